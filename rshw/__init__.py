@@ -1,0 +1,1 @@
+"""rshw: Real Spike SNNs from training to hardware numbers (torch floor)."""

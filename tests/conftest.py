@@ -1,0 +1,20 @@
+import os
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Tests never write decoded-dataset caches into the user's home folder."""
+    if "RSHW_CACHE" not in os.environ:
+        monkeypatch.setenv("RSHW_CACHE", str(tmp_path_factory.getbasetemp() / "rshw-cache"))
+
+
+def shared_data(name: str) -> Path:
+    path = SHARED_DATA / name
+    if not path.exists():
+        pytest.skip(f"{path} not present (the project's shared data folder)")
+    return path
