@@ -8,11 +8,11 @@ STAMP := $(VENV)/.installed
 
 # training defaults (override on the command line: make train MODEL=scnn DATASET=mnist EPOCHS=1 ...)
 MODEL ?= scnn
-DATASET ?= mnist
+DATASET ?= cifar10-sample
 DATA ?=
 REALSPIKE ?= channel
 T ?= 4
-EPOCHS ?= 1
+EPOCHS ?= 10
 BATCH ?= 64
 OUT ?= runs/$(MODEL)-$(DATASET)-$(REALSPIKE)
 

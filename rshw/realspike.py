@@ -1,4 +1,4 @@
-"""Real Spike: real-valued spikes ``a ⊙ o`` with a learnable, time-invariant ``a`` (Guo et al. 2022).
+"""Real Spike: real-valued spikes ``a ⊙ o`` with a learnable, time-invariant ``a`` (Guo et al.).
 
 ``a`` starts at 1 and is the same at every time step, which is what lets re-parameterization fold
 it into the next layer's weights exactly. Granularity decides its shape:

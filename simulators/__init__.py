@@ -1,1 +1,1 @@
-"""Torch-free ground floor: the neuron arithmetic, IR and hardware models. Never imports torch or rshw."""
+"""Torch-free ground floor: neuron arithmetic, the IR, hardware models. Never imports torch/rshw."""

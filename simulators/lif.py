@@ -31,7 +31,7 @@ def lif_step(
     v_th: float = V_TH,
     spike: Callable[[Any], Any] = heaviside,
 ) -> tuple[Any, Any]:
-    """One step: returns ``(u, o)``. ``spike`` maps ``u - v_th`` to 0/1 (a surrogate in training)."""
+    """One step: ``(u, o)``; ``spike`` maps ``u - v_th`` to 0/1 (a surrogate when training)."""
     u = tau * u_prev * (1 - o_prev) + x
     return u, spike(u - v_th)
 

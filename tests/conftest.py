@@ -13,8 +13,14 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
         monkeypatch.setenv("RSHW_CACHE", str(tmp_path_factory.getbasetemp() / "rshw-cache"))
 
 
-def shared_data(name: str) -> Path:
-    path = SHARED_DATA / name
-    if not path.exists():
-        pytest.skip(f"{path} not present (the project's shared data folder)")
-    return path
+@pytest.fixture
+def shared_data():
+    """``shared_data("mnist")``: that folder of ``../shared/data``, or skip where it is absent."""
+
+    def find(name: str) -> Path:
+        path = SHARED_DATA / name
+        if not path.exists():
+            pytest.skip(f"{path} not present (the project's shared data folder)")
+        return path
+
+    return find

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from rshw.neurons import LIF, SURROGATES, lif_multistep, surrogate_spike
-from simulators.lif import lif_run, lif_step
+from simulators.lif import lif_run
 
 
 def test_recurrence_matches_hand_computed_sequence():
@@ -48,8 +48,13 @@ def test_step_equals_brian2_two_statement_form_bitwise():
 
 
 @settings(max_examples=40, deadline=None)
-@given(arrays(np.float32, st.tuples(st.integers(1, 6), st.integers(1, 5)),
-              elements=st.floats(-2, 2, width=32)))
+@given(
+    arrays(
+        np.float32,
+        st.tuples(st.integers(1, 6), st.integers(1, 5)),
+        elements=st.floats(-2, 2, width=32),
+    )
+)
 def test_torch_forward_equals_numpy_definition(x):
     ours, _ = lif_run(x)
     theirs = lif_multistep(torch.from_numpy(x))

@@ -39,7 +39,9 @@ def test_registry_lists_the_zoo_and_rejects_unknown_names():
 @pytest.mark.parametrize("name", ["resnet18", "resnet19", "resnet20", "resnet34", "scnn", "vgg16"])
 @pytest.mark.parametrize("granularity", GRANULARITIES)
 def test_every_model_and_granularity_gives_logits(name, granularity):
-    model = create_model(name, realspike=granularity, timesteps=2, num_classes=7, **SMALL.get(name, {}))
+    model = create_model(
+        name, realspike=granularity, timesteps=2, num_classes=7, **SMALL.get(name, {})
+    )
     model.eval()
     x = torch.randn(2, model.in_channels, *model.input_hw)
     with torch.no_grad():

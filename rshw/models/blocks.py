@@ -16,6 +16,7 @@ from torch import nn
 from rshw.neurons import LIF
 from rshw.realspike import RealSpike, check_granularity
 
+
 def merge_time(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """Apply a per-sample module to ``[T, B, ...]`` by merging T into the batch."""
     t, b = x.shape[:2]
@@ -95,6 +96,13 @@ class AvgPool(nn.Module):
         return merge_time(self.pool, x)
 
 
+class Flatten(nn.Module):
+    """``[T, B, C, H, W]`` → ``[T, B, C·H·W]``."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.flatten(2)
+
+
 class BasicBlock(nn.Module):
     """ResNet basic block; the spike comes after the residual add.
 
@@ -135,8 +143,9 @@ def make_stage(
     """``blocks`` basic blocks, the first with ``stride``; returns the stage and its output size."""
     layers = []
     for i in range(blocks):
-        block = BasicBlock(cin if i == 0 else cout, cout, stride if i == 0 else 1, in_hw, realspike,
-                           neuron)
+        block = BasicBlock(
+            cin if i == 0 else cout, cout, stride if i == 0 else 1, in_hw, realspike, neuron
+        )
         layers.append(block)
         in_hw = block.out_hw
     return nn.Sequential(*layers), in_hw
@@ -175,8 +184,12 @@ class SpikingNet(nn.Module):
         self.num_classes = num_classes
         self.in_channels = in_channels
         self.input_hw = as_hw(input_size)
-        self.neuron = {"tau": tau, "v_th": v_th, "surrogate": surrogate,
-                       "detach_reset": detach_reset}
+        self.neuron = {
+            "tau": tau,
+            "v_th": v_th,
+            "surrogate": surrogate,
+            "detach_reset": detach_reset,
+        }
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         expected = (self.in_channels, *self.input_hw)

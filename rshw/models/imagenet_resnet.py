@@ -23,7 +23,9 @@ class ImageNetResNet(SpikingNet):
         hw = conv_out(conv_out(self.input_hw, 7, 2, 3), 3, 2, 1)
         layers: list[nn.Module] = [SpikeAct((64, *hw), rs, neuron, maxpool=(3, 2, 1))]
         cin = 64
-        for cout, blocks, stride in zip((64, 128, 256, 512), self.stage_blocks, (1, 2, 2, 2)):
+        for cout, blocks, stride in zip(
+            (64, 128, 256, 512), self.stage_blocks, (1, 2, 2, 2), strict=True
+        ):
             stage, hw = make_stage(cin, cout, blocks, stride, hw, rs, neuron)
             layers.append(stage)
             cin = cout

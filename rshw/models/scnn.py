@@ -9,13 +9,8 @@ from __future__ import annotations
 
 from torch import nn
 
-from rshw.models.blocks import ConvBN, SpikeAct, SpikingNet
+from rshw.models.blocks import ConvBN, Flatten, SpikeAct, SpikingNet
 from rshw.models.registry import register_model
-
-
-class _Flatten(nn.Module):
-    def forward(self, x):
-        return x.flatten(2)
 
 
 @register_model("scnn", in_channels=1, input_size=28)
@@ -24,7 +19,9 @@ class SCNN(SpikingNet):
         super().__init__(**kw)
         rs, neuron, (h, w) = self.realspike, self.neuron, self.input_hw
         if h < 8 or w < 8:
-            raise ValueError(f"scnn pools three times by 2 and needs inputs of at least 8×8, got {h}×{w}")
+            raise ValueError(
+                f"scnn pools three times by 2 and needs inputs of at least 8×8, got {h}×{w}"
+            )
         self.encoder = ConvBN(self.in_channels, 32, 3, 1, 1)
         layers: list[nn.Module] = []
         cin = None
@@ -34,4 +31,4 @@ class SCNN(SpikingNet):
             h, w = h // 2, w // 2
             layers.append(SpikeAct((cout, h, w), rs, neuron, maxpool=(2, 2, 0)))
             cin = cout
-        self.body = nn.Sequential(*layers, _Flatten(), nn.Linear(128 * h * w, self.num_classes))
+        self.body = nn.Sequential(*layers, Flatten(), nn.Linear(128 * h * w, self.num_classes))

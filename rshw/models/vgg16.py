@@ -20,7 +20,9 @@ class VGG16(SpikingNet):
         super().__init__(**kw)
         rs, neuron, (h, w) = self.realspike, self.neuron, self.input_hw
         if h < 32 or w < 32:
-            raise ValueError(f"vgg16 pools five times by 2 and needs inputs of at least 32×32, got {h}×{w}")
+            raise ValueError(
+                f"vgg16 pools five times by 2 and needs inputs of at least 32×32, got {h}×{w}"
+            )
         self.encoder = ConvBN(self.in_channels, CFG_D[0], 3, 1, 1)
         layers: list[nn.Module] = [SpikeAct((CFG_D[0], h, w), rs, neuron)]
         cin = CFG_D[0]

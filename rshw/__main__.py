@@ -1,0 +1,5 @@
+import sys
+
+from rshw.cli import main
+
+sys.exit(main())

@@ -1,0 +1,314 @@
+"""The ``rshw`` command line: train, eval, info, reparam, trace, list."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import fields
+
+from rshw.realspike import GRANULARITIES
+
+
+def _parse_value(text: str):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _model_options(pairs: Sequence[str]) -> dict:
+    options = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise SystemExit(f"--model-option expects KEY=VALUE, got {pair!r}")
+        key, value = pair.split("=", 1)
+        options[key] = _parse_value(value)
+    return options
+
+
+def _add_train(sub) -> None:
+    from rshw.train import OPTIMIZERS, TrainConfig
+
+    d = {f.name: f.default for f in fields(TrainConfig) if f.name != "model_options"}
+    p = sub.add_parser("train", help="train a zoo model (resumes from OUT/last when present)")
+    p.add_argument("--model", default=d["model"], help="zoo model (see `rshw list`)")
+    p.add_argument("--dataset", default=d["dataset"], help="dataset (see `rshw list`)")
+    p.add_argument("--data", default=None, help="dataset folder or file (default: searched)")
+    p.add_argument("--realspike", default=d["realspike"], choices=GRANULARITIES)
+    p.add_argument("--timesteps", "-T", type=int, default=d["timesteps"])
+    p.add_argument("--epochs", type=int, default=d["epochs"])
+    p.add_argument("--batch-size", type=int, default=d["batch_size"])
+    p.add_argument("--optimizer", default=d["optimizer"], choices=OPTIMIZERS)
+    p.add_argument("--lr", type=float, default=None, help="default: 0.1 (sgd), 1e-3 (adamw)")
+    p.add_argument("--weight-decay", type=float, default=d["weight_decay"])
+    p.add_argument("--momentum", type=float, default=d["momentum"])
+    p.add_argument("--seed", type=int, default=d["seed"])
+    p.add_argument("--no-augment", action="store_true", help="switch off data augmentation")
+    p.add_argument("--cutout", type=int, default=d["cutout"], help="cutout side in pixels (0: off)")
+    p.add_argument("--train-limit", type=int, default=None, help="train on N random samples")
+    p.add_argument("--surrogate", default=d["surrogate"], help="rectangular|tanh|sigmoid|atan")
+    p.add_argument(
+        "--model-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra model keyword, e.g. tau=0.5 (repeatable)",
+    )
+    p.add_argument("--out", default=None, help="run folder (default: runs/MODEL-DATASET-REALSPIKE)")
+    p.add_argument("--device", default=d["device"], help="auto|cpu|cuda|cuda:N")
+    p.add_argument("--restart", action="store_true", help="ignore OUT/last and start over")
+    p.add_argument("--quiet", action="store_true")
+
+
+def _run_train(args) -> int:
+    from rshw.train import TrainConfig, train
+
+    cfg = TrainConfig(
+        model=args.model,
+        dataset=args.dataset,
+        data=args.data,
+        realspike=args.realspike,
+        timesteps=args.timesteps,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        optimizer=args.optimizer,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        momentum=args.momentum,
+        seed=args.seed,
+        augment=not args.no_augment,
+        cutout=args.cutout,
+        train_limit=args.train_limit,
+        surrogate=args.surrogate,
+        model_options=_model_options(args.model_option),
+        out=args.out or f"runs/{args.model}-{args.dataset}-{args.realspike}",
+        device=args.device,
+    )
+    result = train(cfg, restart=args.restart, quiet=args.quiet)
+    print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in result.items()}))
+    return 0
+
+
+def _add_eval(sub) -> None:
+    p = sub.add_parser("eval", help="evaluate a checkpoint on a dataset split")
+    p.add_argument("checkpoint", help="checkpoint path (STEM, STEM.json or STEM.safetensors)")
+    p.add_argument("--dataset", default=None, help="default: the checkpoint's dataset")
+    p.add_argument("--data", default=None, help="dataset folder or file (default: searched)")
+    p.add_argument("--split", default="test", choices=("train", "test"))
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--device", default="auto")
+
+
+def _run_eval(args) -> int:
+    from rshw.checkpoint import load_checkpoint
+    from rshw.data import load_dataset, make_loader
+    from rshw.train import evaluate, resolve_device
+
+    device = resolve_device(args.device)
+    model, meta = load_checkpoint(args.checkpoint, map_location=str(device))
+    dataset = args.dataset or meta["dataset"]["name"]
+    ds = load_dataset(dataset, args.data, args.split, timesteps=model.timesteps)
+    metrics = evaluate(model, make_loader(ds, args.batch_size, False, False), device)
+    print(
+        json.dumps(
+            {
+                "checkpoint": str(args.checkpoint),
+                "dataset": dataset,
+                "split": args.split,
+                "samples": len(ds),
+                "loss": round(metrics["loss"], 4),
+                "acc": round(metrics["acc"], 2),
+            }
+        )
+    )
+    return 0
+
+
+def _add_info(sub) -> None:
+    p = sub.add_parser(
+        "info", help="parameter counts of a zoo model at every Real Spike granularity"
+    )
+    p.add_argument("model")
+    p.add_argument("--model-option", action="append", default=[], metavar="KEY=VALUE")
+
+
+def _run_info(args) -> int:
+    from rshw.info import parameter_table
+
+    print(parameter_table(args.model, **_model_options(args.model_option)).to_string(index=False))
+    return 0
+
+
+def _add_reparam(sub) -> None:
+    p = sub.add_parser("reparam", help="fold BN and Real Spike a: checkpoint or model → IR graph")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("checkpoint", nargs="?", help="checkpoint path (STEM, STEM.json, ...)")
+    src.add_argument("--model", help="a zoo model with random weights, BN-calibrated (untrained)")
+    p.add_argument(
+        "--realspike",
+        default="channel",
+        choices=GRANULARITIES,
+        help="granularity for --model (default: channel)",
+    )
+    p.add_argument("--timesteps", "-T", type=int, default=4, help="T for --model")
+    p.add_argument("--dataset", default="cifar10-sample", help="calibration data for --model")
+    p.add_argument("--data", default=None, help="dataset folder or file (default: searched)")
+    p.add_argument("--calibrate", type=int, default=256, help="images for BN calibration")
+    p.add_argument("--seed", type=int, default=0, help="weight initialisation seed for --model")
+    p.add_argument("--dtype", default="float32", choices=("float32", "float64"))
+    p.add_argument("--out", required=True, help="IR file to write (.npz)")
+
+
+def _run_reparam(args) -> int:
+    import numpy as np
+    import torch
+
+    from rshw.calibrate import calibrate_batchnorm
+    from rshw.checkpoint import load_checkpoint
+    from rshw.data import load_dataset
+    from rshw.models import create_model
+    from rshw.reparam import reparameterize
+    from simulators.summary import summarize
+
+    if args.checkpoint:
+        model, meta = load_checkpoint(args.checkpoint)
+        source = {
+            "checkpoint": str(args.checkpoint),
+            "trained": True,
+            "test_acc": meta.get("test_acc"),
+            "dataset": meta.get("dataset"),
+        }
+    else:
+        ds = load_dataset(args.dataset, args.data, "train", timesteps=args.timesteps)
+        torch.manual_seed(args.seed)
+        model = create_model(
+            args.model,
+            realspike=args.realspike,
+            timesteps=args.timesteps,
+            num_classes=ds.num_classes,
+            in_channels=ds.in_channels,
+            input_size=ds.input_size,
+        )
+        calibrate_batchnorm(model, ds, args.calibrate, seed=args.seed)
+        source = {
+            "checkpoint": None,
+            "trained": False,
+            "seed": args.seed,
+            "calibration": {
+                "dataset": args.dataset,
+                "source": ds.source,
+                "samples": args.calibrate,
+            },
+        }
+        print(
+            f"no checkpoint: {args.model} with random weights (seed {args.seed}), BatchNorm "
+            f"calibrated on {args.calibrate} {args.dataset} images: UNTRAINED"
+        )
+    graph = reparameterize(model.eval(), np.dtype(args.dtype))
+    graph.meta["source"] = source
+    graph.save(args.out)
+    table = summarize(graph)
+    layers = table[table.weights > 0]
+    print(
+        layers[
+            [
+                "layer",
+                "op",
+                "input_shape",
+                "output_shape",
+                "kernels",
+                "weights",
+                "fan_in",
+                "fan_out",
+            ]
+        ].to_string(index=False, float_format=lambda v: f"{v:.1f}")
+    )
+    by_kind = layers.groupby("kernels").weights.sum()
+    print(
+        f"weights: {int(by_kind.sum()):,} ("
+        + ", ".join(f"{k} {int(v):,}" for k, v in by_kind.items())
+        + f"); wrote {args.out}"
+    )
+    return 0
+
+
+def _add_trace(sub) -> None:
+    p = sub.add_parser("trace", help="record the spike activity of an IR graph on real data")
+    p.add_argument("graph", help="IR file written by `rshw reparam`")
+    p.add_argument("--dataset", default="cifar10-sample")
+    p.add_argument("--data", default=None, help="dataset folder or file (default: searched)")
+    p.add_argument("--split", default="test", choices=("train", "test"))
+    p.add_argument("--samples", type=int, default=64)
+    p.add_argument("--chunk", type=int, default=16, help="samples per executor call")
+    p.add_argument("--out", required=True, help="activity folder to write")
+
+
+def _run_trace(args) -> int:
+    from rshw.data import load_dataset
+    from rshw.trace import trace
+    from simulators.ir import Graph
+
+    graph = Graph.load(args.graph)
+    ds = load_dataset(args.dataset, args.data, args.split, timesteps=int(graph.meta["timesteps"]))
+    activity, _ = trace(graph, ds, args.samples, args.out, chunk=args.chunk)
+    for edge in activity.edges:
+        rates = " ".join(f"{r:.3f}" for r in activity.rates(edge))
+        print(f"{edge:28s} neurons {activity.neurons(edge):>8d}  rate per step {rates}")
+    print(
+        f"{activity.samples} samples, accuracy on them "
+        f"{activity.meta['accuracy_on_traced_pct']:.1f}%; wrote {args.out}"
+    )
+    return 0
+
+
+def _run_list(_args) -> int:
+    from rshw.data import list_datasets
+    from rshw.models import list_models
+    from rshw.neurons import SURROGATES
+
+    print("models:        " + ", ".join(list_models()))
+    print("datasets:      " + ", ".join(list_datasets()))
+    print("realspike:     " + ", ".join(GRANULARITIES))
+    print("surrogates:    " + ", ".join(SURROGATES))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rshw", description="Real Spike SNNs from training to hardware numbers"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_train(sub)
+    _add_eval(sub)
+    _add_info(sub)
+    _add_reparam(sub)
+    _add_trace(sub)
+    sub.add_parser("list", help="list models, datasets, granularities and surrogates")
+    return parser
+
+
+COMMANDS = {
+    "train": _run_train,
+    "eval": _run_eval,
+    "info": _run_info,
+    "reparam": _run_reparam,
+    "trace": _run_trace,
+    "list": _run_list,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from rshw.checkpoint import CheckpointError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (CheckpointError, ValueError, FileNotFoundError) as e:
+        print(f"rshw {args.command}: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""The one in-memory dataset type every reader returns, so the loader and the trainer see one shape.
+
+Images are uint8 ``[N, H, W, C]`` (MNIST has C=1); events are int16 count frames
+``[N, T, 2, H, W]`` (events per polarity and pixel in each time bin, not normalised).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+SPLITS = ("train", "test")
+
+
+@dataclass
+class ArrayDataset:
+    """Arrays plus what a model and a checkpoint need to know about them.
+
+    ``num_classes``, ``in_channels`` and ``input_size`` are stored, not derived, so metadata reads
+    like the rest; :meth:`__post_init__` checks that they agree with the arrays.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    name: str
+    split: str
+    classes: list[str]
+    num_classes: int
+    in_channels: int
+    input_size: tuple[int, int]
+    is_events: bool
+    mean: tuple[float, ...] | None
+    std: tuple[float, ...] | None
+    source: str
+
+    def __post_init__(self) -> None:
+        where = f"dataset {self.name!r} ({self.split}, from {self.source})"
+        ndim = 5 if self.is_events else 4
+        if self.x.ndim != ndim:
+            raise ValueError(f"{where}: x must have {ndim} dims, got shape {self.x.shape}")
+        if self.y.shape != (len(self.x),) or self.y.dtype != np.int64:
+            raise ValueError(
+                f"{where}: y must be int64 [{len(self.x)}], got {self.y.dtype} {self.y.shape}"
+            )
+        if self.num_classes != len(self.classes):
+            raise ValueError(
+                f"{where}: num_classes={self.num_classes} but {len(self.classes)} names"
+            )
+        if len(self.y) and not 0 <= self.y.min() <= self.y.max() < self.num_classes:
+            raise ValueError(f"{where}: labels outside 0..{self.num_classes - 1}")
+        channels, size = (
+            (self.x.shape[2], self.x.shape[3:5])
+            if self.is_events
+            else (self.x.shape[3], self.x.shape[1:3])
+        )
+        if self.in_channels != channels or tuple(self.input_size) != tuple(size):
+            raise ValueError(
+                f"{where}: in_channels={self.in_channels}, input_size={self.input_size} "
+                f"disagree with x of shape {self.x.shape}"
+            )
+        if not self.is_events and (
+            self.mean is None or self.std is None or not len(self.mean) == len(self.std) == channels
+        ):
+            raise ValueError(f"{where}: images need mean and std with {channels} value(s) each")
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
+def image_dataset(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    name: str,
+    split: str,
+    classes: list[str],
+    mean: tuple[float, ...],
+    std: tuple[float, ...],
+    source: str,
+) -> ArrayDataset:
+    """An image :class:`ArrayDataset` with the shape fields read off ``x`` ``[N, H, W, C]``."""
+    return ArrayDataset(
+        x=np.ascontiguousarray(x, dtype=np.uint8),
+        y=np.asarray(y, dtype=np.int64),
+        name=name,
+        split=split,
+        classes=list(classes),
+        num_classes=len(classes),
+        in_channels=x.shape[3],
+        input_size=(x.shape[1], x.shape[2]),
+        is_events=False,
+        mean=tuple(mean),
+        std=tuple(std),
+        source=source,
+    )

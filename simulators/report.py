@@ -1,0 +1,119 @@
+"""The Report every hardware model returns: one tidy table with the same columns everywhere.
+
+One row per layer × component (× time step where a model resolves steps): how many events the
+component performed, the cycles it took, the energy it spent in pJ and the area it occupies in
+µm². Analytic, CIM and GPU reports share these columns, so ``pd.concat`` compares them. The
+config the numbers came from, the units, and any notes travel with the table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+COLUMNS = (
+    "hardware",
+    "layer",
+    "op",
+    "step",
+    "component",
+    "event",
+    "events",
+    "cycles",
+    "energy_pj",
+    "area_um2",
+)
+UNITS = {
+    "events": "count per inference (one sample, all time steps)",
+    "cycles": "clock cycles per inference",
+    "energy_pj": "pJ per inference",
+    "area_um2": "µm²",
+    "step": "time step (-1: all steps together)",
+}
+
+
+@dataclass
+class Report:
+    """A table with :data:`COLUMNS` plus the config, a summary and notes."""
+
+    frame: pd.DataFrame
+    config: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        missing = [c for c in COLUMNS if c not in self.frame.columns]
+        if missing:
+            raise ValueError(f"a report needs columns {list(COLUMNS)}; missing {missing}")
+        self.frame = self.frame[list(COLUMNS) + [c for c in self.frame if c not in COLUMNS]]
+        self.frame.attrs.update({"units": UNITS, "config": self.config})
+
+    @classmethod
+    def from_rows(cls, rows: list[dict[str, Any]], **kw: Any) -> Report:
+        frame = pd.DataFrame(rows, columns=list(COLUMNS) if not rows else None)
+        for column, default in (
+            ("step", -1),
+            ("cycles", 0.0),
+            ("energy_pj", 0.0),
+            ("area_um2", 0.0),
+            ("events", 0.0),
+            ("event", ""),
+        ):
+            if column not in frame:
+                frame[column] = default
+        return cls(frame, **kw)
+
+    def by_layer(self) -> pd.DataFrame:
+        """Events summed over steps, energy and area per layer and component."""
+        return (
+            self.frame.groupby(["hardware", "layer", "op", "component", "event"], sort=False)[
+                ["events", "cycles", "energy_pj", "area_um2"]
+            ]
+            .sum()
+            .reset_index()
+        )
+
+    def total_energy_pj(self) -> float:
+        return float(self.frame["energy_pj"].sum())
+
+    def save(self, folder: str | Path, name: str) -> Path:
+        """Write ``NAME.csv`` (the table) and ``NAME.json`` (config, summary, notes), atomically."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        _atomic_text(folder / f"{name}.csv", self.frame.to_csv(index=False))
+        side = {"config": self.config, "summary": self.summary, "notes": self.notes, "units": UNITS}
+        _atomic_text(folder / f"{name}.json", json.dumps(side, indent=2, default=_jsonable))
+        return folder / f"{name}.csv"
+
+    @classmethod
+    def load(cls, folder: str | Path, name: str) -> Report:
+        folder = Path(folder)
+        side = json.loads((folder / f"{name}.json").read_text())
+        return cls(
+            pd.read_csv(folder / f"{name}.csv", keep_default_na=False),
+            config=side["config"],
+            summary=side["summary"],
+            notes=side["notes"],
+        )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot store {type(value).__name__} in a report")
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
