@@ -34,3 +34,30 @@ def calibrate_batchnorm(
     for bn, momentum in zip(bns, momenta, strict=True):
         bn.momentum = momentum
     return model.eval()
+
+
+@torch.no_grad()
+def randomize_for_checks(model: nn.Module, seed: int = 0, samples: int = 4) -> nn.Module:
+    """Random ``a ∈ [0.5, 1.5]`` and random BN statistics that keep firing rates moderate.
+
+    For equivalence checks (folding, NIR, Brian2): BN statistics are first calibrated on random
+    inputs, then perturbed, so that spikes are neither absent nor everywhere.
+    """
+    from rshw.realspike import realspike_parameters
+
+    g = torch.Generator().manual_seed(seed)
+    for a in realspike_parameters(model):
+        a.copy_(torch.rand(a.shape, generator=g) + 0.5)
+    bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    for bn in bns:
+        bn.reset_running_stats()
+        bn.momentum = None
+    model.train()
+    model(torch.randn(samples, model.in_channels, *model.input_hw, generator=g))
+    for bn in bns:
+        bn.weight.copy_(torch.rand(bn.weight.shape, generator=g) * 0.6 + 0.3)
+        bn.bias.copy_(torch.rand(bn.bias.shape, generator=g) * 0.5 - 0.1)
+        bn.running_mean.add_(torch.randn(bn.running_mean.shape, generator=g) * 0.05)
+        bn.running_var.mul_(torch.rand(bn.running_var.shape, generator=g) * 0.4 + 0.8)
+        bn.momentum = 0.1
+    return model.eval()

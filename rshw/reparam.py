@@ -9,8 +9,10 @@ consume ``a ⊙ o``:
 - a shared ``a`` commutes with average pooling; an element-wise ``a`` cannot, so the pooling is
   folded into the consumer instead (a 2×2 pool then a k×k conv is a 2k×2k conv of stride 2 on the
   binary spikes; a global pool then a linear layer is a linear layer over C·H·W);
-- max pooling of binary spikes happens before Real Spike in the zoo, so it stays binary; a
-  max-pool of ``a ⊙ o`` is accepted only for shared ``a > 0``.
+- where a pool cannot be folded (a residual block after it), it is computed explicitly: a
+  ``scale`` of the spikes then an ``avgpool``, exact but no longer binary for the consumers;
+- max pooling acts on the binary spikes before Real Spike (see ``SpikeAct``), so it stays a
+  binary OR and a max-pool of ``a ⊙ o``, which would not fold for ``a ≤ 0``, never arises.
 
 Arithmetic is done in float64 and stored in the requested dtype. Nodes are named after the torch
 modules they come from, so a LIF node and the LIF module it replaces share a name.
@@ -226,13 +228,24 @@ class _Lowering:
         return self.spike_act(f"{name}.spike2", m.spike2, _Value(added))
 
     def materialize(self, name: str, value: _Value) -> _Value:
-        """Refuse a pending (element-wise) pool where the next module cannot absorb it."""
+        """Where a module cannot absorb a pending pool (a residual block: its identity path needs
+        the pooled value itself), compute it explicitly: ``scale`` of the binary spikes, then
+        ``avgpool``. Exact, but the consumers then receive real values (MACs)."""
         if value.pool is None:
             return value
-        raise GraphError(
-            f"{name}: an element-wise Real Spike average pool must be followed by a "
-            "conv or linear layer to be folded"
+        node = value.node
+        if value.scale is not None:
+            node = self.graph.add(
+                f"{name}.realspike", "scale", [node], scale=self.cast(value.scale)
+            ).name
+        window = list(value.pool)
+        pooled = self.graph.add(
+            f"{name}.avgpool",
+            "avgpool",
+            [node],
+            attrs={"kernel": window, "stride": window, "padding": 0},
         )
+        return _Value(pooled.name)
 
     # traversal --------------------------------------------------------------------------------
     def module(self, name: str, m: nn.Module, value: _Value) -> _Value:

@@ -26,6 +26,7 @@ from rshw import checkpoint as ckpt
 from rshw.data import load_dataset, make_loader
 from rshw.models import create_model
 from rshw.realspike import realspike_parameters
+from simulators.files import atomic_write_text
 
 OPTIMIZERS = ("sgd", "adamw")
 DEFAULT_LR = {"sgd": 0.1, "adamw": 1e-3}
@@ -152,7 +153,7 @@ def _write_metrics(path: Path, rows: list[dict[str, Any]]) -> None:
     writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
     writer.writeheader()
     writer.writerows(rows)
-    ckpt.atomic_write_bytes(path, buf.getvalue().encode())
+    atomic_write_text(path, buf.getvalue())
 
 
 def _read_metrics(path: Path, upto_epoch: int) -> list[dict[str, Any]]:

@@ -20,18 +20,14 @@ from typing import Any
 
 import numpy as np
 
+from simulators.files import atomic_write_text
+
 FORMAT = "rshw-activity"
 FORMAT_VERSION = 1
 
 
 class ActivityError(ValueError):
     """An activity folder is missing, corrupted, or belongs to another graph."""
-
-
-def _atomic_json(path: Path, obj: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj))
-    os.replace(tmp, path)
 
 
 class ActivityWriter:
@@ -91,8 +87,7 @@ class ActivityWriter:
             },
             **{f"position/{k}": v for k, v in self.position_counts.items()},
         )
-        _atomic_json(
-            self.partial / "header.json",
+        header = json.dumps(
             {
                 "format": FORMAT,
                 "format_version": FORMAT_VERSION,
@@ -101,8 +96,9 @@ class ActivityWriter:
                 "edges": {k: list(v) for k, v in self.edges.items()},
                 "chunks": self.chunks,
                 "meta": self.meta,
-            },
+            }
         )
+        atomic_write_text(self.partial / "header.json", header)
         shutil.rmtree(self.path, ignore_errors=True)
         os.replace(self.partial, self.path)
         return Activity.load(self.path)

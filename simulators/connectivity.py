@@ -11,7 +11,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from simulators.ir import Graph, Node, _pair
+from simulators.ir import Graph, Node, pair
 
 
 @lru_cache(maxsize=256)
@@ -42,8 +42,8 @@ def fan_out(graph: Graph, node: Node) -> np.ndarray:
         spatial = _spatial_fan_out(
             tuple(in_shape[1:]),
             tuple(weight.shape[2:]),
-            _pair(node.attrs.get("stride", 1)),
-            _pair(node.attrs.get("padding", 0)),
+            pair(node.attrs.get("stride", 1)),
+            pair(node.attrs.get("padding", 0)),
             tuple(node.shape[1:]),
         )
         return np.broadcast_to(spatial * weight.shape[0], in_shape)

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from simulators.ir import Graph, GraphError, Node, _pair
+from simulators.ir import Graph, GraphError, Node, pair
 from simulators.lif import lif_run
 
 # bytes of im2col buffer per chunk: bounds memory on big layers
@@ -21,7 +21,7 @@ _IM2COL_BYTES = 1 << 27
 
 def conv2d(x: np.ndarray, weight: np.ndarray, stride=1, padding=0) -> np.ndarray:
     """``[N, Ci, H, W]`` × ``[Co, Ci, kh, kw]`` → ``[N, Co, Ho, Wo]`` (correlation, zero pad)."""
-    (sh, sw), (ph, pw) = _pair(stride), _pair(padding)
+    (sh, sw), (ph, pw) = pair(stride), pair(padding)
     co, ci, kh, kw = weight.shape
     x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     windows = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
@@ -37,7 +37,7 @@ def conv2d(x: np.ndarray, weight: np.ndarray, stride=1, padding=0) -> np.ndarray
 
 def pool2d(x: np.ndarray, kernel, stride, padding, mode: str) -> np.ndarray:
     """Average (zero padding counted, as torch's default) or max pooling of ``[N, C, H, W]``."""
-    (kh, kw), (sh, sw), (ph, pw) = _pair(kernel), _pair(stride), _pair(padding)
+    (kh, kw), (sh, sw), (ph, pw) = pair(kernel), pair(stride), pair(padding)
     fill = -np.inf if mode == "max" else 0
     x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
     windows = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
@@ -75,6 +75,7 @@ def run(
     dtype=np.float32,
     keep: Iterable[str] | str = "lif",
     potentials: bool = False,
+    inject: dict[str, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """Execute ``graph`` on a batch and return the kept nodes' outputs as ``[T, N, *shape]``.
 
@@ -82,7 +83,8 @@ def run(
     ``[T, N, *input_shape]`` (events). ``keep`` is ``"lif"`` (every LIF's spikes), ``"all"``,
     or node names; the output node (time-averaged logits ``[N, classes]``) is always returned
     under its name. With ``potentials``, each LIF's membrane potential before reset is returned
-    as ``NAME:u``.
+    as ``NAME:u``. ``inject`` maps node names to ``[T, N, *shape]`` outputs used instead of
+    the computed ones, so each layer can be compared with another simulator on equal inputs.
     """
     dtype = np.dtype(dtype)
     x = np.asarray(x, dtype=dtype)
@@ -146,6 +148,8 @@ def run(
                     for v, inv in ins
                 ]
                 out, invariant = _apply(node, arrays, dtype), False
+        if inject and node.name in inject:  # replace a node's output: check layers in isolation
+            out, invariant = np.asarray(inject[node.name], dtype).reshape(-1, *node.shape), False
         values[node.name] = (out, invariant)
         if node.op != "output" and (keep_all or node.name in wanted):
             results[node.name] = np.ascontiguousarray(as_sequence(out, invariant))

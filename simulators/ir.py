@@ -36,8 +36,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -45,6 +43,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from simulators.files import atomic_write_bytes
 
 FORMAT = "rshw-ir"
 FORMAT_VERSION = 1
@@ -63,6 +63,7 @@ OPS = (
     "output",
 )
 WEIGHTED_OPS = ("conv", "local", "linear")
+WINDOW_ATTRS = ("kernel", "stride", "padding")
 _INPUT_COUNT = {"input": 0, "add": 2}
 
 
@@ -93,7 +94,9 @@ class Node:
         return 0
 
 
-def _pair(value: Any) -> tuple[int, int]:
+def pair(value: Any) -> tuple[int, int]:
+    """``k`` or ``(kh, kw)`` as ``(kh, kw)``."""
+    """``k`` or ``(kh, kw)`` as ``(kh, kw)``."""
     if isinstance(value, int):
         return (value, value)
     a, b = value
@@ -102,7 +105,7 @@ def _pair(value: Any) -> tuple[int, int]:
 
 def window_out(size: Iterable[int], kernel: Any, stride: Any, padding: Any) -> tuple[int, int]:
     """Output height and width of a convolution or pooling window."""
-    (h, w), (kh, kw), (sh, sw), (ph, pw) = size, _pair(kernel), _pair(stride), _pair(padding)
+    (h, w), (kh, kw), (sh, sw), (ph, pw) = size, pair(kernel), pair(stride), pair(padding)
     return ((h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1)
 
 
@@ -126,12 +129,16 @@ class Graph:
         """Append a node; its shape is inferred from its inputs when not given."""
         if name in self.nodes:
             raise GraphError(f"node {name!r} already exists")
+        attrs = dict(attrs or {})
+        for key in WINDOW_ATTRS:  # one form, so equal graphs have equal fingerprints
+            if key in attrs:
+                attrs[key] = list(pair(attrs[key]))
         node = Node(
             name,
             op,
             tuple(inputs),
             (),
-            dict(attrs or {}),
+            attrs,
             {k: np.asarray(v) for k, v in arrays.items() if v is not None},
         )
         self._check_node(node, check_shape=False)
@@ -196,9 +203,13 @@ class Graph:
             if key not in node.arrays:
                 raise GraphError(f"{where}: missing array {key!r}")
         if node.op == "lif":
-            for key in ("tau", "v_th"):
-                if not isinstance(node.attrs.get(key), (int, float)):
-                    raise GraphError(f"{where}: attribute {key!r} must be a number")
+            tau, v_th = node.attrs.get("tau"), node.attrs.get("v_th")
+            if not isinstance(tau, (int, float)) or not 0 <= tau <= 1:
+                raise GraphError(
+                    f"{where}: attribute 'tau' must be a number in [0, 1], got {tau!r}"
+                )
+            if not isinstance(v_th, (int, float)) or v_th <= 0:
+                raise GraphError(f"{where}: attribute 'v_th' must be a number > 0, got {v_th!r}")
             if node.attrs.get("reset", "zero") != "zero":
                 raise GraphError(f"{where}: only reset='zero' (hard reset to 0) is supported")
         if node.attrs.get("binary_input") and not self.is_spiking(node.inputs[0]):
@@ -263,11 +274,7 @@ class Graph:
         arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
         buf = io.BytesIO()
         np.savez(buf, **arrays)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        with os.fdopen(fd, "wb") as f:
-            f.write(buf.getvalue())
-        os.replace(tmp, path)
+        atomic_write_bytes(path, buf.getvalue())
         return path
 
     @classmethod
@@ -389,8 +396,8 @@ def materialize_local(node: Node) -> np.ndarray:
     if node.op != "local":
         raise GraphError(f"node {node.name!r} is a {node.op}, not a local layer")
     weight, in_scale = node.arrays["weight"], node.arrays["in_scale"]
-    (kh, kw), (sh, sw) = weight.shape[2:], _pair(node.attrs.get("stride", 1))
-    ph, pw = _pair(node.attrs.get("padding", 0))
+    (kh, kw), (sh, sw) = weight.shape[2:], pair(node.attrs.get("stride", 1))
+    ph, pw = pair(node.attrs.get("padding", 0))
     padded = np.pad(in_scale, ((0, 0), (ph, ph), (pw, pw)))
     ho, wo = node.shape[1:]
     kernels = np.empty((ho, wo, *weight.shape), dtype=weight.dtype)

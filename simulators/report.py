@@ -9,14 +9,14 @@ config the numbers came from, the units, and any notes travel with the table.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from simulators.files import atomic_write_text
 
 COLUMNS = (
     "hardware",
@@ -87,9 +87,9 @@ class Report:
         """Write ``NAME.csv`` (the table) and ``NAME.json`` (config, summary, notes), atomically."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        _atomic_text(folder / f"{name}.csv", self.frame.to_csv(index=False))
+        atomic_write_text(folder / f"{name}.csv", self.frame.to_csv(index=False))
         side = {"config": self.config, "summary": self.summary, "notes": self.notes, "units": UNITS}
-        _atomic_text(folder / f"{name}.json", json.dumps(side, indent=2, default=_jsonable))
+        atomic_write_text(folder / f"{name}.json", json.dumps(side, indent=2, default=_jsonable))
         return folder / f"{name}.csv"
 
     @classmethod
@@ -110,10 +110,3 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return value.tolist()
     raise TypeError(f"cannot store {type(value).__name__} in a report")
-
-
-def _atomic_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import warnings
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
+
+from simulators.files import atomic_path
 
 FORMAT_VERSION = 1
 """Bump when decoding changes, so old entries are no longer found."""
@@ -50,18 +51,11 @@ def load_cached(path: Path) -> dict[str, np.ndarray] | None:
 
 def save_cached(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Write atomically (temp file + rename), so a killed run never leaves half an entry."""
-    tmp = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
             np.savez(f, **arrays)
-        os.replace(tmp, path)
     except OSError as err:
         warnings.warn(
             f"cannot write the data cache {path} ({err}); it is decoded again next run",
             stacklevel=2,
         )
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.remove(tmp)

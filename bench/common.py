@@ -1,0 +1,37 @@
+"""Shared bits of the benchmarks: timing, peak memory, the JSON record."""
+
+from __future__ import annotations
+
+import json
+import platform
+import resource
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    start = time.perf_counter()
+    value = fn()
+    return value, time.perf_counter() - start
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (MiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def write_result(name: str, record: dict[str, Any]) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    record = {
+        "benchmark": name,
+        "machine": platform.platform(),
+        "python": platform.python_version(),
+        **record,
+    }
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(record, indent=2))
+    return path
