@@ -242,6 +242,7 @@ def _add_trace(sub) -> None:
     p.add_argument("--split", default="test", choices=("train", "test"))
     p.add_argument("--samples", type=int, default=64)
     p.add_argument("--chunk", type=int, default=16, help="samples per executor call")
+    p.add_argument("--seed", type=int, default=0, help="which samples: a seeded random draw")
     p.add_argument("--out", required=True, help="activity folder to write")
 
 
@@ -252,7 +253,7 @@ def _run_trace(args) -> int:
 
     graph = Graph.load(args.graph)
     ds = load_dataset(args.dataset, args.data, args.split, timesteps=int(graph.meta["timesteps"]))
-    activity, _ = trace(graph, ds, args.samples, args.out, chunk=args.chunk)
+    activity, _ = trace(graph, ds, args.samples, args.out, chunk=args.chunk, seed=args.seed)
     for edge in activity.edges:
         rates = " ".join(f"{r:.3f}" for r in activity.rates(edge))
         print(f"{edge:28s} neurons {activity.neurons(edge):>8d}  rate per step {rates}")

@@ -28,13 +28,16 @@ def trace(
     chunk: int = 16,
     dtype=np.float32,
     progress: bool = True,
+    seed: int = 0,
 ) -> tuple[Activity, np.ndarray]:
-    """Trace ``samples`` samples; returns the activity and the time-averaged logits ``[N, K]``."""
+    """Trace ``samples`` samples drawn at random (seeded) from ``dataset``; returns the activity
+    and the time-averaged logits ``[N, K]``."""
     if not 1 <= samples <= len(dataset):
         raise ValueError(
             f"samples must lie in 1..{len(dataset)} for {dataset.name!r} "
             f"({dataset.split}), got {samples}"
         )
+    dataset = dataset.random_subset(samples, seed)
     expected = graph.input.shape
     if (dataset.in_channels, *dataset.input_size) != expected:
         raise ValueError(
@@ -48,6 +51,7 @@ def trace(
         "model": graph.meta.get("model"),
         "dataset": {"name": dataset.name, "split": dataset.split, "source": dataset.source},
         "samples": samples,
+        "sample_seed": seed,
         "dtype": np.dtype(dtype).name,
     }
     loader = make_loader(dataset, chunk, shuffle=False, augment=False)

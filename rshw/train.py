@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import dataclasses
 import io
 import math
 import time
@@ -92,12 +91,6 @@ def resolve_device(device: str) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
-
-
-def first_n_shuffled(ds, n: int, seed: int):
-    """``n`` samples of ``ds`` drawn without replacement (seeded): quick runs on big datasets."""
-    keep = torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed))[:n].numpy()
-    return dataclasses.replace(ds, x=ds.x[keep], y=ds.y[keep])
 
 
 def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -187,7 +180,7 @@ def train(cfg: TrainConfig, restart: bool = False, quiet: bool = False) -> dict[
     train_set = load_dataset(cfg.dataset, cfg.data, "train", timesteps=cfg.timesteps)
     test_set = load_dataset(cfg.dataset, cfg.data, "test", timesteps=cfg.timesteps)
     if cfg.train_limit is not None:
-        train_set = first_n_shuffled(train_set, cfg.train_limit, cfg.seed)
+        train_set = train_set.random_subset(cfg.train_limit, cfg.seed)
     model = create_model(
         cfg.model,
         realspike=cfg.realspike,

@@ -58,10 +58,11 @@ def test_trace_records_exactly_what_the_executor_computes(tmp_path):
     ds = load_dataset("cifar10-sample", split="test")
     model = create_model("scnn", realspike="layer", timesteps=3, in_channels=3, input_size=32)
     graph = reparameterize(calibrate_batchnorm(model, ds, 64))
-    activity, logits = trace(graph, ds, 7, tmp_path / "a", chunk=3, progress=False)
+    activity, logits = trace(graph, ds, 7, tmp_path / "a", chunk=3, progress=False, seed=5)
+    traced = ds.random_subset(7, seed=5)
     x = np.stack(
         [
-            (ds.x[i].transpose(2, 0, 1) / 255 - np.array(ds.mean)[:, None, None])
+            (traced.x[i].transpose(2, 0, 1) / 255 - np.array(ds.mean)[:, None, None])
             / np.array(ds.std)[:, None, None]
             for i in range(7)
         ]

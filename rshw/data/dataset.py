@@ -6,7 +6,7 @@ Images are uint8 ``[N, H, W, C]`` (MNIST has C=1); events are int16 count frames
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -66,6 +66,16 @@ class ArrayDataset:
 
     def __len__(self) -> int:
         return len(self.x)
+
+    def random_subset(self, n: int, seed: int = 0) -> ArrayDataset:
+        """``n`` samples drawn without replacement, in a seeded random order (class-sorted splits
+        would otherwise give the first ``n`` of one class)."""
+        if not 1 <= n <= len(self):
+            raise ValueError(
+                f"cannot take {n} samples from {self.name!r} ({self.split}), which has {len(self)}"
+            )
+        keep = np.random.default_rng(seed).permutation(len(self))[:n]
+        return replace(self, x=self.x[keep], y=self.y[keep])
 
 
 def image_dataset(
