@@ -16,7 +16,7 @@ EPOCHS ?= 10
 BATCH ?= 64
 OUT ?= runs/$(MODEL)-$(DATASET)-$(REALSPIKE)
 
-.PHONY: install test test-slow lint format train clean
+.PHONY: install test test-slow lint format train crosscheck clean
 
 install: $(STAMP)
 
@@ -44,6 +44,11 @@ format: $(STAMP)
 train: $(STAMP)
 	$(BIN)/rshw train --model $(MODEL) --dataset $(DATASET) $(if $(DATA),--data $(DATA)) \
 		--realspike $(REALSPIKE) --timesteps $(T) --epochs $(EPOCHS) --batch-size $(BATCH) --out $(OUT)
+
+crosscheck: $(STAMP)
+	$(BIN)/python analyses/crosscheck.py --model $(MODEL) $(if $(VARIANT),--variant $(VARIANT)) \
+		$(if $(CKPT),--ckpt $(CKPT)) $(if $(filter-out cifar10-sample,$(DATASET)),--dataset $(DATASET)) \
+		$(if $(DATA),--data $(DATA))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

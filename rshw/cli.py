@@ -63,7 +63,10 @@ def _add_train(sub) -> None:
 
 
 def _run_train(args) -> int:
+    from rshw.models import model_defaults
     from rshw.train import TrainConfig, train
+
+    model_defaults(args.model)  # an unknown model fails here, before any data is read
 
     cfg = TrainConfig(
         model=args.model,

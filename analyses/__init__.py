@@ -1,0 +1,1 @@
+"""Scripts users run (``python analyses/NAME.py``): tables and paper figures."""

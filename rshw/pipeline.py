@@ -1,0 +1,117 @@
+"""From a user's choice of model to an IR graph: checkpoint, shipped checkpoint, NIR file, or an
+untrained, BatchNorm-calibrated stand-in that is labelled as such everywhere."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from rshw.calibrate import calibrate_batchnorm
+from rshw.checkpoint import exists, load_checkpoint
+from rshw.data import ArrayDataset
+from rshw.models import create_model, list_models
+from rshw.realspike import check_granularity
+from rshw.reparam import reparameterize
+from simulators.ir import Graph
+
+SHIPPED = Path(__file__).parent / "checkpoints"
+"""Trained checkpoints shipped with the package: ``<model>-<variant>.safetensors`` + ``.json``."""
+
+
+@dataclass
+class Prepared:
+    """A graph ready to trace, with what it came from."""
+
+    graph: Graph
+    model: torch.nn.Module | None
+    trained: bool | None  # None: imported from NIR, unknown
+    source: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """Short provenance label for tables, figure titles and manifests."""
+        if self.trained is None:
+            return "imported (NIR)"
+        return "trained" if self.trained else "untrained"
+
+
+def shipped_checkpoint(model: str, variant: str) -> Path | None:
+    stem = SHIPPED / f"{model}-{variant}"
+    return stem if exists(stem) else None
+
+
+def prepare(
+    model: str,
+    variant: str,
+    calibration: ArrayDataset,
+    checkpoint: str | None = None,
+    timesteps: int = 4,
+    seed: int = 0,
+    calibrate: int = 256,
+    dtype: Any = np.float32,
+    say=print,
+) -> Prepared:
+    """Build the IR graph for ``model`` (a zoo name or a ``.nir`` path) at Real Spike ``variant``.
+
+    Order: an explicit ``checkpoint``; the shipped checkpoint for this model and variant; else
+    random weights (``seed``) with BN statistics calibrated on ``calibrate`` images of
+    ``calibration``, announced in one line through ``say`` and labelled untrained.
+    """
+    if model.endswith(".nir"):
+        from simulators.nir_io import read_nir
+
+        graph = read_nir(model, timesteps=timesteps)
+        return Prepared(graph, None, None, {"nir": str(Path(model).resolve())})
+    if model not in list_models():
+        raise ValueError(
+            f"unknown model {model!r}; known models: {', '.join(list_models())} "
+            "(or a path to a .nir file)"
+        )
+    check_granularity(variant)
+    path = checkpoint or shipped_checkpoint(model, variant)
+    if path is not None:
+        net, meta = load_checkpoint(path)
+        if meta["model"]["name"] != model or meta["model"]["realspike"] != variant:
+            raise ValueError(
+                f"checkpoint {path} holds {meta['model']['name']} with "
+                f"realspike={meta['model']['realspike']}, not {model}/{variant}"
+            )
+        source = {
+            "checkpoint": str(path),
+            "test_acc": meta.get("test_acc"),
+            "epoch": meta.get("epoch"),
+            "dataset": meta.get("dataset"),
+        }
+        trained = True
+    else:
+        torch.manual_seed(seed)
+        net = create_model(
+            model,
+            realspike=variant,
+            timesteps=timesteps,
+            num_classes=calibration.num_classes,
+            in_channels=calibration.in_channels,
+            input_size=calibration.input_size,
+        )
+        calibrate_batchnorm(net, calibration, calibrate, seed=seed)
+        say(
+            f"no trained checkpoint for {model}/{variant}: using random weights (seed {seed}) "
+            f"with BatchNorm calibrated on {calibrate} {calibration.name} images -- UNTRAINED"
+        )
+        source = {
+            "checkpoint": None,
+            "seed": seed,
+            "calibration": {
+                "dataset": calibration.name,
+                "source": calibration.source,
+                "samples": calibrate,
+            },
+        }
+        trained = False
+    graph = reparameterize(net.eval(), dtype)
+    graph.meta["source"] = {**source, "trained": trained}
+    return Prepared(graph, net, trained, source)
