@@ -16,6 +16,7 @@ import argparse
 import json
 import sys
 import time
+from itertools import pairwise
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -39,7 +40,7 @@ def dyadic_network(seed: int = 0, sizes=(64, 48, 32, 10), steps: int = 8):
     graph = Graph({"timesteps": steps})
     graph.add("input", "input", shape=(sizes[0],), attrs={"encoding": "events"})
     prev = "input"
-    for k, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+    for k, (n_in, n_out) in enumerate(pairwise(sizes)):
         weight = np.round(rng.normal(0.15, 0.35, (n_out, n_in)) * 64) / 64
         bias = np.round(rng.normal(0.0, 0.1, n_out) * 64) / 64
         graph.add(
