@@ -6,17 +6,14 @@ TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-# training defaults (override on the command line: make train MODEL=scnn DATASET=mnist EPOCHS=1 ...)
-MODEL ?= scnn
-DATASET ?= cifar10-sample
-DATA ?=
-REALSPIKE ?= channel
-T ?= 4
-EPOCHS ?= 10
-BATCH ?= 64
-OUT ?= runs/$(MODEL)-$(DATASET)-$(REALSPIKE)
+# Options (all optional; each target has its own defaults):
+#   make train      MODEL=scnn DATASET=cifar10-sample DATA= REALSPIKE=channel T=4 EPOCHS=10 BATCH=64 OUT=
+#   make simulate   MODEL=resnet19 VARIANT=channel CKPT= DATASET= DATA= IMAGES=8 HW=analytic,cim,gpu
+#                   CIM_PRESET= GPU_PRESET= OUT=
+#   make crosscheck MODEL=resnet19 VARIANT=channel CKPT= DATASET= DATA=
+opt = $(if $(2),$(1) $(2))
 
-.PHONY: install test test-slow lint format train crosscheck clean
+.PHONY: install test test-slow lint format train simulate crosscheck clean
 
 install: $(STAMP)
 
@@ -42,13 +39,21 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 train: $(STAMP)
-	$(BIN)/rshw train --model $(MODEL) --dataset $(DATASET) $(if $(DATA),--data $(DATA)) \
-		--realspike $(REALSPIKE) --timesteps $(T) --epochs $(EPOCHS) --batch-size $(BATCH) --out $(OUT)
+	$(BIN)/rshw train --model $(or $(MODEL),scnn) --dataset $(or $(DATASET),cifar10-sample) \
+		--realspike $(or $(REALSPIKE),channel) --timesteps $(or $(T),4) --epochs $(or $(EPOCHS),10) \
+		--batch-size $(or $(BATCH),64) $(call opt,--data,$(DATA)) $(call opt,--out,$(OUT))
+
+simulate: $(STAMP)
+	$(BIN)/rshw simulate --model $(or $(MODEL),resnet19) $(call opt,--variant,$(VARIANT)) \
+		$(call opt,--ckpt,$(CKPT)) $(call opt,--dataset,$(DATASET)) $(call opt,--data,$(DATA)) \
+		$(call opt,--images,$(IMAGES)) $(call opt,--hw,$(HW)) $(call opt,--timesteps,$(T)) \
+		$(call opt,--cim-preset,$(CIM_PRESET)) $(call opt,--gpu-preset,$(GPU_PRESET)) \
+		$(call opt,--out,$(OUT))
 
 crosscheck: $(STAMP)
-	$(BIN)/python analyses/crosscheck.py --model $(MODEL) $(if $(VARIANT),--variant $(VARIANT)) \
-		$(if $(CKPT),--ckpt $(CKPT)) $(if $(filter-out cifar10-sample,$(DATASET)),--dataset $(DATASET)) \
-		$(if $(DATA),--data $(DATA))
+	$(BIN)/python analyses/crosscheck.py --model $(or $(MODEL),resnet19) \
+		$(call opt,--variant,$(VARIANT)) $(call opt,--ckpt,$(CKPT)) \
+		$(call opt,--dataset,$(DATASET)) $(call opt,--data,$(DATA)) $(call opt,--out,$(OUT))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -25,7 +25,7 @@ if __package__ in (None, ""):
 import numpy as np
 import pandas as pd
 
-from analyses import style
+from rshw import figures as style
 from simulators.files import atomic_write_text
 from simulators.ir import Graph
 from simulators.reference import brian2_network, crosscheck_graph

@@ -1,4 +1,4 @@
-"""The ``rshw`` command line: train, eval, info, reparam, trace, list."""
+"""The ``rshw`` command line: train, eval, info, reparam, trace, simulate, list."""
 
 from __future__ import annotations
 
@@ -267,6 +267,61 @@ def _run_trace(args) -> int:
     return 0
 
 
+def _add_simulate(sub) -> None:
+    from rshw.hardware import DEFAULT_PRESETS, HARDWARE
+
+    p = sub.add_parser("simulate", help="reparam, trace, verify and run the hardware models")
+    p.add_argument("--model", default="resnet19", help="zoo model or a .nir file")
+    p.add_argument("--variant", default="channel", choices=GRANULARITIES)
+    p.add_argument("--ckpt", default=None, help="checkpoint (default: shipped, else untrained)")
+    p.add_argument("--dataset", default="cifar10-sample")
+    p.add_argument("--data", default=None, help="dataset folder or file (default: searched)")
+    p.add_argument("--images", type=int, default=8, help="test images to trace")
+    p.add_argument("--hw", default=",".join(HARDWARE), help="comma list of " + ", ".join(HARDWARE))
+    for hw in HARDWARE:
+        p.add_argument(f"--{hw}-preset", default=DEFAULT_PRESETS[hw])
+    p.add_argument("--timesteps", "-T", type=int, default=4)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, help="run folder (default results/simulate/M-V)")
+    p.add_argument("--force", action="store_true", help="recompute cached traces and reports")
+
+
+def _run_simulate(args) -> int:
+    import pandas as pd
+
+    from rshw.hardware import HARDWARE
+    from rshw.simulate import SimulateOptions, simulate_run
+
+    opts = SimulateOptions(
+        model=args.model,
+        variant=args.variant,
+        ckpt=args.ckpt,
+        dataset=args.dataset,
+        data=args.data,
+        images=args.images,
+        hardware=tuple(h.strip() for h in args.hw.split(",") if h.strip()),
+        presets={hw: getattr(args, f"{hw}_preset") for hw in HARDWARE},
+        timesteps=args.timesteps,
+        seed=args.seed,
+        out=args.out,
+        force=args.force,
+    )
+    manifest = simulate_run(opts)
+    summary = pd.read_csv(opts.run_folder / "summary.csv")
+    print(summary.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    check = manifest["verification"]
+    if check["verified"]:
+        print(
+            f"verified: the folded network reproduces all {check['spikes_compared']:,} spikes "
+            f"of the {manifest['weights']} model on {opts.images} images"
+        )
+    print(
+        f"wrote {opts.run_folder}/ (summary.csv, report-*.csv, figures, manifest.json) in "
+        f"{manifest['timings_s']['total_s']:.0f} s"
+    )
+    return 0
+
+
 def _run_list(_args) -> int:
     from rshw.data import list_datasets
     from rshw.models import list_models
@@ -289,6 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_info(sub)
     _add_reparam(sub)
     _add_trace(sub)
+    _add_simulate(sub)
     sub.add_parser("list", help="list models, datasets, granularities and surrogates")
     return parser
 
@@ -299,6 +355,7 @@ COMMANDS = {
     "info": _run_info,
     "reparam": _run_reparam,
     "trace": _run_trace,
+    "simulate": _run_simulate,
     "list": _run_list,
 }
 

@@ -1,6 +1,13 @@
 """Analytic hardware model: exact operation counts × per-operation energies (45 nm tables)."""
 
 from simulators.analytic.counts import COUNT_COLUMNS, count
-from simulators.analytic.model import EnergyTable, load_energy_table, simulate
+from simulators.analytic.model import PRESETS, EnergyTable, load_energy_table, simulate
+from simulators.config import preset_names as _names
 
-__all__ = ["COUNT_COLUMNS", "EnergyTable", "count", "load_energy_table", "simulate"]
+
+def preset_names() -> list[str]:
+    return _names(PRESETS)
+
+
+__all__ = ["COUNT_COLUMNS", "PRESETS", "EnergyTable", "count", "load_energy_table",
+           "preset_names", "simulate"]

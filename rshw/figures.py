@@ -1,4 +1,4 @@
-"""One figure style for every analysis: readable in a two-column paper, saved as PDF and PNG."""
+"""One figure style for every table and figure: readable in a two-column paper, PDF and PNG."""
 
 from __future__ import annotations
 

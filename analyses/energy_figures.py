@@ -1,0 +1,111 @@
+"""Figures of the variant × hardware comparison (analyses/energy.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import MaxNLocator
+
+from rshw import figures
+
+PREFIX = "energy_uj_"
+VARIANTS = ("none", "layer", "channel", "element")
+
+
+def _label(table: pd.DataFrame) -> str:
+    labels = sorted(set(table.weights_label))
+    return f"{table.model.iloc[0]} ({', '.join(labels)})"
+
+
+def energy_breakdown(table: pd.DataFrame, out: Path) -> list[Path]:
+    """Stacked energy components per variant, one panel (own linear scale) per preset."""
+    targets = table[["hardware", "preset"]].drop_duplicates().to_records(index=False)
+    components = [c for c in table.columns if c.startswith(PREFIX)]
+    cols = min(3, len(targets))
+    rows = int(np.ceil(len(targets) / cols))
+    fig, axes = figures.figure(2.0, 0.36 * rows, nrows=rows, ncols=cols, squeeze=False)
+    for ax, (hw, preset) in zip(axes.flat, targets, strict=False):
+        part = table[(table.hardware == hw) & (table.preset == preset)].set_index("variant")
+        bottom = np.zeros(len(part))
+        for k, comp in enumerate(components):
+            values = part[comp].fillna(0).to_numpy()
+            if values.any():
+                ax.bar(
+                    part.index,
+                    values,
+                    bottom=bottom,
+                    color=f"C{k % 10}",
+                    label=comp.removeprefix(PREFIX),
+                )
+            bottom += values
+        ax.set(title=f"{hw}: {preset}", ylabel="µJ / inference")
+        ax.tick_params(axis="x", labelsize=6)
+    for ax in axes.flat[len(targets) :]:
+        ax.axis("off")
+    handles = {h.get_label(): h for ax in axes.flat for h in ax.get_legend_handles_labels()[0]}
+    fig.legend(handles.values(), handles.keys(), loc="outside lower center", ncol=4, fontsize=6)
+    fig.suptitle(f"{_label(table)}: energy per inference by component", fontsize=8)
+    return figures.save(fig, out / "energy_breakdown")
+
+
+def latency_vs_area(table: pd.DataFrame, out: Path) -> list[Path]:
+    """Latency against area on the hardware with both: shared (filled) vs unshared (open)."""
+    part = table.dropna(subset=["latency_ms"])
+    fig, ax = figures.figure(1.0, 0.8)
+    markers = dict(zip(sorted(set(part.preset)), "os^Dv<>", strict=False))
+    for (preset, mapping, variant), g in part.groupby(["preset", "mapping", "variant"]):
+        area = g.area_mm2.fillna(np.nan)
+        ax.scatter(
+            area,
+            g.latency_ms,
+            marker=markers[preset],
+            s=22,
+            facecolors="none" if mapping == "unshared" else f"C{VARIANTS.index(variant)}",
+            edgecolors=f"C{VARIANTS.index(variant)}",
+            label=f"{preset} · {variant}",
+        )
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="area (mm²)",
+        ylabel="latency per inference (ms)",
+        title=f"{_label(table)}: shared (filled) vs unshared (open)",
+    )
+    ax.legend(fontsize=5, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    return figures.save(fig, out / "latency_vs_area")
+
+
+def per_layer(
+    table: pd.DataFrame, out: Path, reports: dict, column: str, name: str, ylabel: str
+) -> list[Path]:
+    fig, ax = figures.figure(1.0, 0.62)
+    for variant, series in reports.items():
+        ax.plot(
+            np.arange(1, len(series) + 1),
+            series[column],
+            marker="o",
+            ms=2.5,
+            lw=0.8,
+            label=variant,
+            color=f"C{VARIANTS.index(variant)}",
+        )
+    ax.set(xlabel="layer (network order)", ylabel=ylabel, title=f"{_label(table)}: {ylabel}")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(fontsize=6)
+    return figures.save(fig, out / name)
+
+
+def write_all(table: pd.DataFrame, out: Path, layers: dict[str, pd.DataFrame]) -> list[Path]:
+    """``layers``: per variant, a per-layer frame with ``firing_rate`` and ``sops`` columns."""
+    paths = energy_breakdown(table, out)
+    if table.latency_ms.notna().any():
+        paths += latency_vs_area(table, out)
+    rates = {v: f[f.firing_rate.notna()] for v, f in layers.items()}
+    paths += per_layer(
+        table, out, rates, "firing_rate", "firing_rates", "firing rate per LIF layer"
+    )
+    sops = {v: f[f.sops > 0] for v, f in layers.items()}
+    paths += per_layer(table, out, sops, "sops", "sops_per_layer", "SOPs per weighted layer")
+    return paths

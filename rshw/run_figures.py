@@ -1,0 +1,90 @@
+"""Figures of one `rshw simulate` run: energy breakdown, firing rates and SOPs per layer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rshw import figures
+from simulators.activity import Activity
+from simulators.report import Report
+
+
+def _title(prep, opts, what: str) -> str:
+    return f"{Path(opts.model).stem} {opts.variant} ({prep.label}): {what}"
+
+
+def energy_breakdown(folder: Path, reports: dict[str, Report], prep, opts) -> list[Path]:
+    """Energy per inference by component, one stacked bar per hardware model."""
+    frames = []
+    for hw, report in reports.items():
+        by = report.frame.groupby("component").energy_pj.sum() / 1e6
+        frames.append(by.rename(hw))
+    table = pd.concat(frames, axis=1).fillna(0.0).T
+    fig, ax = figures.figure(1.0, 0.75)
+    bottom = np.zeros(len(table))
+    for k, component in enumerate(table.columns):
+        ax.bar(table.index, table[component], bottom=bottom, label=component, color=f"C{k % 10}")
+        bottom += table[component].to_numpy()
+    ax.set(
+        ylabel="energy per inference (µJ)",
+        yscale="log" if bottom.max() > 100 * max(bottom.min(), 1e-12) else "linear",
+        title=_title(prep, opts, "energy"),
+    )
+    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    return figures.save(fig, folder / "energy_breakdown")
+
+
+def firing_rates(folder: Path, activity: Activity, prep, opts) -> list[Path]:
+    """Mean firing rate of every LIF layer (over images and steps)."""
+    lifs = [n.name for n in prep.graph if n.op == "lif" and n.name in activity.edges]
+    rates = [activity.rate(n) for n in lifs]
+    fig, ax = figures.figure(1.0, 0.6)
+    ax.bar(range(len(lifs)), rates, color="C0")
+    ax.set(
+        xlabel="LIF layer (network order)",
+        ylabel="firing rate",
+        title=_title(prep, opts, "firing rates"),
+    )
+    ax.set_xticks(range(len(lifs)))
+    ax.set_xticklabels([str(k + 1) for k in range(len(lifs))], fontsize=5)
+    return figures.save(fig, folder / "firing_rates")
+
+
+def sops_per_layer(folder: Path, analytic: Report, prep, opts) -> list[Path]:
+    """Synaptic operations (exact) and MACs per weighted layer, per inference."""
+    frame = analytic.frame[analytic.frame.event.isin(["sop", "mac"])]
+    table = frame.pivot_table(
+        index="layer", columns="event", values="events", aggfunc="sum", sort=False
+    ).fillna(0.0)
+    fig, ax = figures.figure(1.0, 0.6)
+    x = np.arange(len(table))
+    for k, event in enumerate(table.columns):
+        ax.bar(
+            x + 0.4 * k - 0.2,
+            table[event] / 1e6,
+            width=0.4,
+            label=event.upper() + "s",
+            color=f"C{k + 1}",
+        )
+    ax.set(
+        xlabel="weighted layer (network order)",
+        ylabel="operations per inference (M)",
+        title=_title(prep, opts, "operations per layer"),
+    )
+    ax.set_xticks(x)
+    ax.set_xticklabels([str(k + 1) for k in x], fontsize=5)
+    ax.legend()
+    return figures.save(fig, folder / "ops_per_layer")
+
+
+def write_run_figures(
+    folder: Path, reports: dict[str, Report], activity: Activity, prep, opts
+) -> list[Path]:
+    paths = energy_breakdown(folder, reports, prep, opts)
+    paths += firing_rates(folder, activity, prep, opts)
+    if "analytic" in reports:
+        paths += sops_per_layer(folder, reports["analytic"], prep, opts)
+    return paths
