@@ -50,3 +50,10 @@ def headline(hardware: str, preset: str, report: Report) -> dict[str, Any]:
         "area_mm2": area_mm2,
         "edp_uj_ms": None if latency_s is None else energy_pj / 1e6 * latency_s * 1e3,
     }
+
+
+def load_config(hardware: str, preset: str, overrides: dict[str, Any] | None = None):
+    """A hardware config dataclass from a preset (name or TOML path) with ``overrides``; unknown
+    keys and impossible values are errors that name the key."""
+    loaded = module(hardware).load_config(preset, overrides or None)
+    return loaded[0] if isinstance(loaded, tuple) else loaded  # (config, provenance) or config

@@ -1,0 +1,181 @@
+"""Design-space sweeps: a grid of hardware configurations × models × variants, one task each.
+
+A grid file (TOML) names the models, variants and data, and one or more hardware blocks, each a
+preset plus ``grid`` (lists: their cartesian product) or ``points`` (explicit override sets):
+
+    [sweep]
+    models = ["resnet19"]
+    variants = ["channel", "element"]
+    dataset = "cifar10-sample"
+    images = 2
+
+    [[hardware]]
+    kind = "cim"
+    preset = "spikesim-rram-65nm"
+    grid = {adc_bits = [4, 5, 6], columns_per_adc = [4, 8]}
+
+Every point gets a key from its content; a finished point is a JSON file named by that key, so an
+interrupted sweep, run again, computes only the points that are missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tomllib
+
+from rshw.hardware import HARDWARE, check_preset, headline, load_config, module
+from simulators.files import atomic_write_text
+
+SWEEP_KEYS = {"models", "variants", "dataset", "data", "images", "timesteps", "seed"}
+HARDWARE_KEYS = {"kind", "preset", "grid", "points"}
+
+
+class GridError(ValueError):
+    """A grid file is malformed; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Point:
+    model: str
+    variant: str
+    hardware: str
+    preset: str
+    overrides: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def key(self) -> str:
+        text = json.dumps(
+            [
+                self.model,
+                self.variant,
+                self.hardware,
+                self.preset,
+                [list(o) for o in self.overrides],
+            ],
+            sort_keys=True,
+            default=str,
+        )
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def as_row(self) -> dict[str, Any]:
+        return {
+            "point": self.key,
+            "model": self.model,
+            "variant": self.variant,
+            "hardware": self.hardware,
+            "preset": self.preset,
+            **{f"cfg.{k}": v for k, v in self.overrides},
+        }
+
+
+@dataclass
+class Grid:
+    models: list[str]
+    variants: list[str]
+    dataset: str = "cifar10-sample"
+    data: str | None = None
+    images: int = 2
+    timesteps: int = 4
+    seed: int = 0
+    points: list[Point] = field(default_factory=list)
+
+
+def _expand(block: dict[str, Any], where: str) -> list[dict[str, Any]]:
+    grid, points = block.get("grid", {}), block.get("points", [])
+    if not isinstance(grid, dict) or not all(isinstance(v, list) and v for v in grid.values()):
+        raise GridError(f"{where}: 'grid' must map keys to non-empty lists of values")
+    if not isinstance(points, list) or not all(isinstance(p, dict) for p in points):
+        raise GridError(f"{where}: 'points' must be a list of tables of overrides")
+    combos = [dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
+    return [{**c, **p} for c in combos for p in (points or [{}])] if grid else (points or [{}])
+
+
+def load_grid(path: str | Path) -> Grid:
+    """Parse and validate a grid file: every hardware override is checked against its config."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise GridError(f"no grid file at {path}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise GridError(f"{path}: not valid TOML: {e}") from None
+    sweep = raw.get("sweep")
+    if not isinstance(sweep, dict) or "models" not in sweep or "variants" not in sweep:
+        raise GridError(f"{path}: needs a [sweep] table with 'models' and 'variants'")
+    unknown = set(sweep) - SWEEP_KEYS
+    if unknown:
+        raise GridError(
+            f"{path}: unknown key(s) {sorted(unknown)} in [sweep]; allowed: {sorted(SWEEP_KEYS)}"
+        )
+    grid = Grid(**sweep)
+    blocks = raw.get("hardware")
+    if not isinstance(blocks, list) or not blocks:
+        raise GridError(f"{path}: needs at least one [[hardware]] block")
+    for n, block in enumerate(blocks):
+        where = f"{path}: [[hardware]] #{n + 1}"
+        bad = set(block) - HARDWARE_KEYS
+        if bad:
+            raise GridError(
+                f"{where}: unknown key(s) {sorted(bad)}; allowed: {sorted(HARDWARE_KEYS)}"
+            )
+        kind = block.get("kind")
+        if kind not in HARDWARE:
+            raise GridError(f"{where}: 'kind' must be one of {list(HARDWARE)}, got {kind!r}")
+        preset = check_preset(kind, str(block.get("preset", "")))
+        for overrides in _expand(block, where):
+            load_config(kind, preset, overrides)  # fails early, naming the key
+            for model in grid.models:
+                for variant in grid.variants:
+                    grid.points.append(
+                        Point(model, variant, kind, preset, tuple(sorted(overrides.items())))
+                    )
+    return grid
+
+
+@lru_cache(maxsize=8)
+def _loaded(graph_file: str, activity_dir: str):
+    from simulators.activity import Activity
+    from simulators.ir import Graph
+
+    return Graph.load(graph_file), Activity.load(activity_dir)
+
+
+def run_point(point: Point, graph_file: str, activity_dir: str) -> dict[str, Any]:
+    """Simulate one point from its cached graph and trace; the summary row. Runs on a worker."""
+    graph, activity = _loaded(graph_file, activity_dir)
+    config = load_config(point.hardware, point.preset, dict(point.overrides))
+    report = module(point.hardware).simulate(graph, activity, config)
+    row = {**point.as_row(), **headline(point.hardware, Path(point.preset).stem, report)}
+    row.update(
+        {k: v for k, v in report.summary.items() if isinstance(v, (int, float)) and k not in row}
+    )
+    return row
+
+
+def save_point(folder: Path, row: dict[str, Any]) -> None:
+    atomic_write_text(folder / f"{row['point']}.json", json.dumps(row, default=_plain))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot store {type(value).__name__}")
+
+
+def pareto_mask(values: np.ndarray) -> np.ndarray:
+    """Rows of ``values`` (to be minimised, one objective per column) that no other row
+    dominates (no worse in every objective and better in one)."""
+    values = np.asarray(values, float)
+    keep = np.ones(len(values), bool)
+    for i, v in enumerate(values):
+        dominated = np.all(values <= v, axis=1) & np.any(values < v, axis=1)
+        keep[i] = not dominated.any()
+    return keep

@@ -1,0 +1,114 @@
+"""Sweeps: Dask equals serial, an interrupted sweep recomputes only what is missing."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analyses.sweep import sweep
+from rshw.sweep import GridError, load_grid, pareto_mask
+
+ROOT = Path(__file__).resolve().parents[2]
+GRID = """
+[sweep]
+models = ["scnn"]
+variants = ["channel", "element"]
+images = 2
+timesteps = 2
+
+[[hardware]]
+kind = "analytic"
+preset = "horowitz-45nm-fp32"
+grid = {weight_bits = [4, 8, 16, 32], membrane_bits = [8, 16]}
+"""
+
+
+@pytest.fixture
+def grid_file(tmp_path):
+    path = tmp_path / "grid.toml"
+    path.write_text(GRID)
+    return path
+
+
+def numeric(table: pd.DataFrame) -> pd.DataFrame:
+    return table.sort_values("point").reset_index(drop=True).select_dtypes("number")
+
+
+def test_dask_two_workers_equals_serial(grid_file, tmp_path):
+    serial = sweep(str(grid_file), tmp_path / "serial", serial=True)
+    dask = sweep(str(grid_file), tmp_path / "dask", workers=2)
+    assert serial["points"] == dask["points"] == 16 and dask["computed"] == 16
+    a = pd.read_parquet(tmp_path / "serial" / "results.parquet")
+    b = pd.read_parquet(tmp_path / "dask" / "results.parquet")
+    pd.testing.assert_frame_equal(numeric(a), numeric(b))
+    assert a.pareto.any()
+
+
+def test_rerun_computes_only_missing_points(grid_file, tmp_path):
+    out = tmp_path / "s"
+    first = sweep(str(grid_file), out, serial=True)
+    files = sorted((out / "points").glob("*.json"))
+    for f in files[::2]:
+        f.unlink()
+    kept = {f.name: f.stat().st_mtime_ns for f in files[1::2]}
+    second = sweep(str(grid_file), out, serial=True)
+    assert second["computed"] == 8 and second["reused"] == 8
+    assert {f.name: f.stat().st_mtime_ns for f in files[1::2]} == kept
+    again = sweep(str(grid_file), out, serial=True)
+    assert again["computed"] == 0 and first["points"] == 16
+
+
+def test_killed_sweep_resumes(grid_file, tmp_path):
+    out = tmp_path / "k"
+    cmd = [
+        sys.executable,
+        str(ROOT / "analyses" / "sweep.py"),
+        str(grid_file),
+        "--out",
+        str(out),
+        "--serial",
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list((out / "points").glob("*.json"))) < 3:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = len(list((out / "points").glob("*.json")))
+    stats = sweep(str(grid_file), out, serial=True)
+    assert stats["computed"] == 16 - done and stats["reused"] == done
+
+
+def test_grid_errors_name_the_key(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(GRID.replace("weight_bits", "wieght_bits"))
+    with pytest.raises(Exception, match="wieght_bits"):
+        load_grid(bad)
+    bad.write_text(GRID.replace('kind = "analytic"', 'kind = "fpga"'))
+    with pytest.raises(GridError, match="'kind' must be one of"):
+        load_grid(bad)
+    bad.write_text(GRID.replace("images = 2", "imgs = 2"))
+    with pytest.raises(GridError, match=r"unknown key\(s\) \['imgs'\]"):
+        load_grid(bad)
+    with pytest.raises(GridError, match="no grid file"):
+        load_grid(tmp_path / "missing.toml")
+
+
+def test_pareto_mask():
+    values = np.array([[1, 5], [2, 2], [5, 1], [3, 3], [2, 2]])
+    assert pareto_mask(values).tolist() == [True, True, True, False, True]
+
+
+def test_manifest_records_the_run(grid_file, tmp_path):
+    sweep(str(grid_file), tmp_path / "m", serial=True)
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    assert manifest["points"] == 16 and manifest["figures"] == []  # analytic: energy only
