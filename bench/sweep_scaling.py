@@ -37,9 +37,8 @@ def main() -> None:
     for w, r in runs.items():
         print(f"{w:>8} {r['points']:>7} {r['seconds']:>8.1f} {r['points'] / r['seconds']:>9.2f}")
     print(f"speed-up with 2 workers: {ratio:.2f}x")
-    print(
-        f"wrote {write_result('sweep_scaling', {'grid': grid_file, 'runs': runs, 'speedup': ratio})}"
-    )
+    record = {"grid": grid_file, "runs": runs, "speedup": ratio}
+    print(f"wrote {write_result('sweep_scaling', record)}")
 
 
 if __name__ == "__main__":
