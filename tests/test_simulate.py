@@ -1,0 +1,99 @@
+"""`rshw simulate` end to end on a tiny model, its cache, and bad options."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rshw.cli import main
+
+BASE = ["simulate", "--model", "scnn", "--hw", "analytic", "--images", "3", "-T", "2"]
+
+
+def run(tmp_path, *extra, out="run"):
+    return main([*BASE, "--out", str(tmp_path / out), *extra])
+
+
+def test_simulate_writes_report_figures_and_manifest(tmp_path, capsys):
+    assert run(tmp_path) == 0
+    printed = capsys.readouterr().out
+    assert "UNTRAINED" in printed and "verified" in printed
+    folder = tmp_path / "run"
+    for name in (
+        "summary.csv",
+        "report-analytic.csv",
+        "report-analytic.json",
+        "manifest.json",
+        "energy_breakdown.pdf",
+        "firing_rates.png",
+        "ops_per_layer.pdf",
+    ):
+        assert (folder / name).is_file(), name
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["weights"] == "untrained"
+    assert manifest["verification"]["verified"] and manifest["verification"]["spikes_compared"]
+    assert manifest["versions"]["torch"] and "trace_s" in manifest["timings_s"]
+    summary = pd.read_csv(folder / "summary.csv")
+    assert summary.weights.tolist() == ["untrained"] and summary.energy_uj.iloc[0] > 0
+    assert set(pd.read_csv(folder / "report-analytic.csv").weights) == {"untrained"}
+
+
+def test_cache_is_reused_and_invalidated(tmp_path, capsys):
+    assert run(tmp_path) == 0
+    assert run(tmp_path) == 0
+    assert "trace: cached" in capsys.readouterr().out
+    summary = pd.read_csv(tmp_path / "run" / "summary.csv")
+    assert summary.cached.tolist() == [True]
+    assert run(tmp_path, "--force") == 0
+    assert not pd.read_csv(tmp_path / "run" / "summary.csv").cached.iloc[0]
+    # a changed preset file is a new report
+    from simulators.analytic.model import PRESETS
+
+    preset = tmp_path / "custom.toml"
+    preset.write_text(
+        (PRESETS / "horowitz-45nm-fp32.toml")
+        .read_text()
+        .replace("value = 0.9, unit", "value = 0.5, unit", 1)
+    )
+    assert run(tmp_path, "--analytic-preset", str(preset), out="custom") == 0
+    custom = pd.read_csv(tmp_path / "custom" / "summary.csv")
+    assert not custom.cached.iloc[0] and custom.energy_uj.iloc[0] < summary.energy_uj.iloc[0]
+    # another variant is another trace
+    capsys.readouterr()
+    assert run(tmp_path, "--variant", "element", out="element") == 0
+    assert "trace: cached" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--model", "alexnet"], "known models: resnet18, resnet19"),
+        (["--analytic-preset", "tsmc-3nm"], "presets: horowitz-45nm-fp32"),
+        (["--hw", "analytic,fpga"], "choose from analytic, cim, gpu"),
+        (["--images", "0"], "images must be >= 1"),
+    ],
+)
+def test_bad_options_list_the_valid_ones(tmp_path, capsys, extra, message):
+    assert run(tmp_path, *extra) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_unknown_variant_is_rejected_by_the_parser(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        run(tmp_path, "--variant", "pixel")
+    assert "invalid choice: 'pixel'" in capsys.readouterr().err
+
+
+def test_simulating_an_imported_nir_graph(tmp_path, capsys):
+    from rshw.calibrate import randomize_for_checks
+    from rshw.models import create_model
+    from rshw.reparam import reparameterize
+    from simulators.nir_io import write_nir
+
+    model = randomize_for_checks(create_model("scnn", in_channels=3, input_size=32, timesteps=2))
+    path = write_nir(reparameterize(model, np.float64), tmp_path / "net.nir")
+    assert run(tmp_path, "--model", str(path), out="nir") == 0
+    manifest = json.loads((tmp_path / "nir" / "manifest.json").read_text())
+    assert manifest["weights"] == "imported (NIR)"
+    assert manifest["verification"]["verified"] is False
