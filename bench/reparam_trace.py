@@ -21,9 +21,8 @@ from bench.common import peak_rss_mb, timed, write_result
 from rshw.calibrate import calibrate_batchnorm
 from rshw.data import load_dataset, make_loader
 from rshw.models import create_model
-from rshw.neurons import LIF, lif_multistep
 from rshw.reparam import reparameterize
-from rshw.trace import trace
+from rshw.trace import torch_lif_activity, trace
 from simulators import executor
 
 
@@ -31,22 +30,7 @@ def float32_flips(model, graph, x: torch.Tensor) -> dict:
     """Spikes where the float32 IR and the torch model disagree: layer by layer on equal inputs
     (a neuron's first flip must lie within 1e-5 of v_th; its later steps may follow through the
     reset), and running freely (flips then propagate downstream)."""
-    spikes, potentials = {}, {}
-
-    def record(name):
-        def hook(module, inputs, output):
-            _, u = lif_multistep(inputs[0], module.tau, module.v_th, return_potential=True)
-            spikes[name], potentials[name] = output.numpy(), u.numpy()
-
-        return hook
-
-    handles = [
-        m.register_forward_hook(record(n)) for n, m in model.named_modules() if isinstance(m, LIF)
-    ]
-    with torch.no_grad():
-        model(x)
-    for h in handles:
-        h.remove()
+    spikes, potentials, _ = torch_lif_activity(model, x)
     forced = executor.run(graph, x.numpy(), inject=dict(spikes), potentials=True)
     free = executor.run(graph, x.numpy())
     layer_flips = first = near = free_flips = 0

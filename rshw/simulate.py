@@ -27,10 +27,9 @@ from rshw import runcache
 from rshw.checkpoint import git_revision
 from rshw.data import load_dataset, make_loader
 from rshw.hardware import DEFAULT_PRESETS, HARDWARE, check_preset, headline, module
-from rshw.neurons import LIF
 from rshw.pipeline import Prepared, prepare
 from rshw.realspike import check_granularity
-from rshw.trace import trace
+from rshw.trace import torch_lif_activity, trace
 from simulators.activity import Activity
 from simulators.files import atomic_write_text
 from simulators.report import Report
@@ -90,19 +89,9 @@ def verify(prep: Prepared, activity: Activity, x: torch.Tensor) -> dict[str, Any
     if prep.model is None:
         return {"verified": False, "reason": "imported graph: no torch model to compare with"}
     model = prep.model.double().eval()
-    spikes: dict[str, np.ndarray] = {}
-    hooks = [
-        m.register_forward_hook(
-            lambda mod, i, o, n=n: spikes.__setitem__(n, o.detach().numpy().astype(bool))
-        )
-        for n, m in model.named_modules()
-        if isinstance(m, LIF)
-    ]
-    with torch.no_grad():
-        model(x.double())
-    for h in hooks:
-        h.remove()
+    raw, _, _ = torch_lif_activity(model, x.double())
     model.float()
+    spikes = {n: s.astype(bool) for n, s in raw.items()}
     differ = {
         n: int((activity.maps(n).swapaxes(0, 1) != s).sum())
         for n, s in spikes.items()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from rshw.data import ArrayDataset, make_loader
@@ -78,3 +79,33 @@ def trace(
         correct = all_logits.argmax(1) == np.concatenate(labels)
         writer.meta["accuracy_on_traced_pct"] = float(correct.mean() * 100)
     return Activity.load(out), all_logits
+
+
+def torch_lif_activity(
+    model: torch.nn.Module, x: torch.Tensor
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray]:
+    """Run a torch zoo model and record, per LIF module (by name), its spikes and its membrane
+    potentials before reset ``[T, B, ...]``, plus the logits: what other simulators (the IR,
+    Brian2) are compared against."""
+    from rshw.neurons import LIF, lif_multistep
+
+    spikes: dict[str, np.ndarray] = {}
+    potentials: dict[str, np.ndarray] = {}
+
+    def record(name: str):
+        def hook(module, inputs, output):
+            _, u = lif_multistep(inputs[0], module.tau, module.v_th, return_potential=True)
+            spikes[name], potentials[name] = output.numpy(), u.numpy()
+
+        return hook
+
+    handles = [
+        m.register_forward_hook(record(n)) for n, m in model.named_modules() if isinstance(m, LIF)
+    ]
+    try:
+        with torch.no_grad():
+            logits = model(x).numpy()
+    finally:
+        for h in handles:
+            h.remove()
+    return spikes, potentials, logits

@@ -10,37 +10,17 @@ from torch import nn
 from rshw.calibrate import randomize_for_checks as randomize
 from rshw.models import create_model
 from rshw.models.blocks import AvgPool, BasicBlock, ConvBN, Flatten, SpikeAct, SpikingNet
-from rshw.neurons import LIF
 from rshw.realspike import GRANULARITIES
 from rshw.reparam import reparameterize
+from rshw.trace import torch_lif_activity
 from simulators import executor
 from simulators.ir import materialize_local
 
 SMALL = {"resnet18": {"input_size": 32}, "resnet34": {"input_size": 32}}
 
 
-def torch_spikes(
-    model: nn.Module, x: torch.Tensor
-) -> tuple[dict[str, np.ndarray], dict, np.ndarray]:
-    spikes, potentials = {}, {}
-
-    def hook(name):
-        def record(module, inputs, output):
-            from rshw.neurons import lif_multistep
-
-            _, u = lif_multistep(inputs[0], module.tau, module.v_th, return_potential=True)
-            spikes[name], potentials[name] = output.numpy(), u.numpy()
-
-        return record
-
-    handles = [
-        m.register_forward_hook(hook(n)) for n, m in model.named_modules() if isinstance(m, LIF)
-    ]
-    with torch.no_grad():
-        logits = model(x).numpy()
-    for h in handles:
-        h.remove()
-    return spikes, potentials, logits
+def torch_spikes(model: nn.Module, x: torch.Tensor):
+    return torch_lif_activity(model, x)
 
 
 def first_flips(differ: np.ndarray) -> np.ndarray:
