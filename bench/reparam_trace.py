@@ -1,6 +1,6 @@
 """Re-parameterize ResNet19 and trace 64 CIFAR-10 images; compare with torch inference.
 
-    python bench/reparam_trace.py [--samples 64] [--realspike channel] [--dataset cifar10]
+    python -m bench.reparam_trace [--samples 64] [--realspike channel] [--dataset cifar10]
 
 Prints a table and writes bench/results/reparam_trace.json. The baseline, measured in the same
 run, is the torch model's own forward pass on the same images; the ratio says what tracing

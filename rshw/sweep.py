@@ -34,6 +34,8 @@ import tomllib
 from rshw.hardware import HARDWARE, check_preset, headline, load_config, module
 from simulators.files import atomic_write_text
 
+TIMING_KEYS = {"sim_wall_s", "simpy_events_per_s"}
+"""Summary entries that measure the simulator's own speed, not the hardware: not results."""
 SWEEP_KEYS = {"models", "variants", "dataset", "data", "images", "timesteps", "seed"}
 HARDWARE_KEYS = {"kind", "preset", "grid", "points"}
 
@@ -155,7 +157,11 @@ def run_point(point: Point, graph_file: str, activity_dir: str) -> dict[str, Any
     report = module(point.hardware).simulate(graph, activity, config)
     row = {**point.as_row(), **headline(point.hardware, Path(point.preset).stem, report)}
     row.update(
-        {k: v for k, v in report.summary.items() if isinstance(v, (int, float)) and k not in row}
+        {
+            k: v
+            for k, v in report.summary.items()
+            if isinstance(v, (int, float)) and k not in row and k not in TIMING_KEYS
+        }
     )
     return row
 
