@@ -1,0 +1,196 @@
+"""The CIM chip description: one frozen dataclass, filled from a TOML preset with units and sources.
+
+Architecture (arrays, PEs, tiles, chips), mapping choices and per-action energies, latencies and
+areas live side by side here but are used apart (Timeloop/Accelergy style): :mod:`mapping`
+reads the architecture, :mod:`energy` the per-action tables, :mod:`work` and :mod:`sim` the
+latencies. Every key of a preset carries ``{value, unit, source}``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from simulators.config import ConfigError, load_preset, preset_path, require
+from simulators.config import preset_names as _preset_names
+
+PRESETS = Path(__file__).parent / "presets"
+
+CHOICES = {
+    "signed_weights": ("offset", "differential"),
+    "mapping": ("kernel-split", "im2col"),
+    "placement": ("packed", "tile-aligned"),
+    "pe_accumulation": ("analog", "digital"),
+    "interconnect": ("htree", "mesh"),
+    "mode": ("event", "dense"),
+}
+
+
+def _f(unit: str, **kw: Any) -> Any:
+    return field(metadata={"unit": unit}, **kw)
+
+
+@dataclass(frozen=True)
+class CimConfig:
+    """A crossbar chip. Energies are per action (pJ), latencies in clock cycles, areas in µm²."""
+
+    name: str
+    clock_mhz: float = _f("MHz")
+    # crossbars and weights
+    crossbar_rows: int = _f("count")
+    crossbar_columns: int = _f("count")
+    bits_per_cell: int = _f("bit")
+    weight_bits: int = _f("bit")
+    signed_weights: str = _f("")
+    input_bits: int = _f("bit")
+    psum_bits: int = _f("bit")
+    crossbar_read_pj: float = _f("pJ")
+    crossbar_read_cycles: int = _f("cycle")
+    crossbar_area_um2: float = _f("µm²")
+    # ADCs and column multiplexers
+    adc_bits: int = _f("bit")
+    columns_per_adc: int = _f("count")
+    adc_pj: float = _f("pJ")
+    adc_cycles: int = _f("cycle")
+    adc_area_um2: float = _f("µm²")
+    mux_pj: float = _f("pJ")
+    mux_area_um2: float = _f("µm²")
+    # processing element
+    crossbars_per_pe: int = _f("count")
+    pe_accumulation: str = _f("")
+    pe_overhead_cycles: int = _f("cycle")
+    idle_position_cycles: int = _f("cycle")
+    adder_pj: float = _f("pJ")
+    adder_area_um2: float = _f("µm²")
+    subtractor_pj_per_bit: float = _f("pJ")
+    temp_buffer_pj: float = _f("pJ")
+    input_fetch_pj: float = _f("pJ")
+    # tile
+    pes_per_tile: int = _f("count")
+    subtractors_per_tile: int = _f("count")
+    subtractor_area_um2: float = _f("µm²")
+    temp_buffer_area_um2: float = _f("µm²")
+    tile_buffer_pj: float = _f("pJ")
+    tile_buffer_bits: int = _f("bit")
+    htree_pj: float = _f("pJ")
+    htree_area_um2: float = _f("µm²")
+    neuron_pj: float = _f("pJ")
+    neuron_units_per_tile: int = _f("count")
+    neuron_cycles: int = _f("cycle")
+    neuron_area_um2: float = _f("µm²")
+    membrane_bits: int = _f("bit")
+    input_buffer_bits: int = _f("bit")
+    buffer_bit_area_um2: float = _f("µm²")
+    leakage_mw_per_tile: float = _f("mW")
+    # chip
+    tiles_per_chip: int = _f("count")
+    chips: int = _f("count")
+    interconnect: str = _f("")
+    noc_flit_bits: int = _f("bit")
+    noc_hop_cycles: int = _f("cycle")
+    noc_flit_pj: float = _f("pJ")
+    chip_link_pj_per_bit: float = _f("pJ")
+    chip_link_cycles: int = _f("cycle")
+    global_buffer_kib: float = _f("KiB")
+    # mapping and simulation choices
+    mapping: str = _f("")
+    placement: str = _f("")
+    duplication: int = _f("count", default=1)
+    mode: str = _f("", default="event")
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name == "name":
+                require(isinstance(value, str) and value != "", "name", "a non-empty string")
+            elif f.name in CHOICES:
+                allowed = CHOICES[f.name]
+                require(value in allowed, f.name, f"one of {', '.join(map(repr, allowed))}")
+            elif f.type == "int":
+                minimum = 0 if f.metadata["unit"] == "cycle" else 1
+                require(
+                    isinstance(value, int) and not isinstance(value, bool) and value >= minimum,
+                    f.name,
+                    f"an integer >= {minimum}",
+                )
+            else:
+                require(
+                    isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0,
+                    f.name,
+                    "a number >= 0",
+                )
+        require(self.clock_mhz > 0, "clock_mhz", "a number > 0")
+        require(
+            self.crossbar_columns % self.columns_per_adc == 0,
+            "columns_per_adc",
+            f"a divisor of crossbar_columns ({self.crossbar_columns})",
+        )
+        require(
+            self.columns_per_weight <= self.crossbar_columns,
+            "weight_bits",
+            f"small enough that one weight's {self.columns_per_weight} columns fit a crossbar",
+        )
+        require(
+            self.crossbar_read_cycles + self.adc_cycles >= 1,
+            "adc_cycles",
+            "such that a read and a conversion take at least one cycle together",
+        )
+
+        shortest = self.crossbar_read_cycles + self.adc_cycles + self.pe_overhead_cycles
+        require(
+            self.idle_position_cycles <= shortest,
+            "idle_position_cycles",
+            f"at most the shortest PE-cycle ({shortest} cycles): skipping must not be slower",
+        )
+
+    @property
+    def slices(self) -> int:
+        """Cells (columns) per weight magnitude: weight bits sliced over multi-bit cells."""
+        return -(-self.weight_bits // self.bits_per_cell)
+
+    @property
+    def columns_per_weight(self) -> int:
+        return self.slices * (2 if self.signed_weights == "differential" else 1)
+
+    @property
+    def adcs_per_unit(self) -> int:
+        """ADCs of one conversion unit (a PE when sums are analog, else a crossbar)."""
+        return self.crossbar_columns // self.columns_per_adc
+
+    @property
+    def clock_ns(self) -> float:
+        return 1e3 / self.clock_mhz
+
+
+def preset_names() -> list[str]:
+    return _preset_names(PRESETS)
+
+
+def load_config(
+    name_or_path: str | Path = "spikesim-rram-65nm", overrides: dict[str, Any] | None = None
+) -> CimConfig:
+    """A preset by name (``simulators/cim/presets``) or a TOML path, with optional overrides."""
+    return _load(name_or_path, overrides)[0]
+
+
+def _load(name_or_path: str | Path, overrides: dict[str, Any] | None) -> tuple[CimConfig, dict]:
+    return load_preset(CimConfig, preset_path(PRESETS, name_or_path), overrides)
+
+
+def resolve(config: CimConfig | str | Path, **overrides: Any) -> tuple[CimConfig, dict]:
+    """A config and its ``{key: {unit, source}}`` from a preset name, a path or a dataclass,
+    with keyword overrides (``None`` values ignored) applied."""
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if isinstance(config, (str, Path)):
+        return _load(config, overrides)
+    if not isinstance(config, CimConfig):
+        raise ConfigError(
+            f"config must be a CimConfig, a preset name ({', '.join(preset_names())}) or a "
+            f"path to a .toml file, got {type(config).__name__}"
+        )
+    unknown = set(overrides) - {f.name for f in dataclasses.fields(CimConfig)}
+    if unknown:
+        raise ConfigError(f"override: unknown key(s) {sorted(unknown)}")
+    return dataclasses.replace(config, **overrides), {}

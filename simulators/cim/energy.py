@@ -1,0 +1,116 @@
+"""Per-action energy and per-component area: counts × the config's constants, as Report rows.
+
+Kept apart from the counts (:mod:`work`) and the architecture (:mod:`mapping`), as Accelergy keeps
+its energy tables apart from Timeloop's mapping: every row's energy is ``events × one constant``
+of the config, named in :data:`ACTIONS`, whose source sits in the preset.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from simulators.cim.config import CimConfig
+from simulators.cim.mapping import ChipMapping
+from simulators.ir import Graph
+
+# count name → (component, event, config key of the energy per event)
+ACTIONS = {
+    "crossbar_reads": ("crossbar", "read", "crossbar_read_pj"),
+    "adc_conversions": ("adc", "conversion", "adc_pj"),
+    "mux_selects": ("mux", "select", "mux_pj"),
+    "subtractor_bit_ops": ("subtractor", "bit_op", "subtractor_pj_per_bit"),
+    "temp_buffer_writes": ("temp_buffer", "write", "temp_buffer_pj"),
+    "adds": ("adder", "add", "adder_pj"),
+    "input_fetches": ("input_buffer", "fetch", "input_fetch_pj"),
+    "htree_transfers": ("htree", "psum_transfer", "htree_pj"),
+    "tile_buffer_accesses": ("tile_buffer", "access", "tile_buffer_pj"),
+    "neuron_ops": ("neuron", "integrate", "neuron_pj"),
+    "digital_ops": ("digital", "op", "adder_pj"),
+    "flit_hops": ("noc", "flit_hop", "noc_flit_pj"),
+    "chip_link_bits": ("chip_link", "bit", "chip_link_pj_per_bit"),
+}
+
+
+def energy_rows(
+    hardware: str,
+    layer: str,
+    op: str,
+    counts: dict[str, np.ndarray],
+    config: CimConfig,
+    cycles: dict[str, np.ndarray] | None = None,
+) -> list[dict[str, Any]]:
+    """Rows per step for the non-zero counts ``{action: [T]}`` of one layer."""
+    rows = []
+    for action, per_step in counts.items():
+        component, event, key = ACTIONS[action]
+        pj = getattr(config, key)
+        busy = (cycles or {}).get(action)
+        for step, n in enumerate(np.asarray(per_step, float)):
+            if n:
+                rows.append(
+                    {
+                        "hardware": hardware,
+                        "layer": layer,
+                        "op": op,
+                        "step": step,
+                        "component": component,
+                        "event": event,
+                        "events": n,
+                        "cycles": float(busy[step]) if busy is not None else 0.0,
+                        "energy_pj": n * pj,
+                        "area_um2": 0.0,
+                    }
+                )
+    return rows
+
+
+def leakage_pj(config: CimConfig, tiles: int, cycles: float) -> float:
+    """Static energy of the used tiles over ``cycles`` (mW × ns = pJ)."""
+    return config.leakage_mw_per_tile * tiles * cycles * config.clock_ns
+
+
+def area_rows(hardware: str, graph: Graph, mapping: ChipMapping) -> list[dict[str, Any]]:
+    """Area of the used tiles (every PE slot counts, as on silicon), the global buffer, each
+    layer's input buffer and each LIF layer's membrane storage."""
+    c = mapping.config
+    tiles, pes = mapping.tiles, mapping.tiles * c.pes_per_tile
+    adcs_per_pe = c.adcs_per_unit * (1 if c.pe_accumulation == "analog" else c.crossbars_per_pe)
+    bit = c.buffer_bit_area_um2
+    chip = [
+        ("crossbar", pes * c.crossbars_per_pe, c.crossbar_area_um2),
+        ("adc", pes * adcs_per_pe, c.adc_area_um2),
+        ("mux", pes * adcs_per_pe, c.mux_area_um2),
+        ("adder", pes, c.adder_area_um2),
+        ("subtractor", tiles * c.subtractors_per_tile, c.subtractor_area_um2),
+        ("temp_buffer", tiles, c.temp_buffer_area_um2),
+        ("tile_buffer", tiles * c.tile_buffer_bits, bit),
+        ("htree", tiles, c.htree_area_um2),
+        ("neuron", tiles * c.neuron_units_per_tile, c.neuron_area_um2),
+        ("global_buffer", round(c.global_buffer_kib * 8192), bit),
+    ]
+    rows = [_area_row(hardware, "chip", "chip", name, n, n * each) for name, n, each in chip]
+    for node in graph:
+        if node.name in mapping.layers:
+            bits = int(np.prod(graph[node.inputs[0]].shape)) * c.input_buffer_bits
+            rows.append(_area_row(hardware, node.name, node.op, "input_buffer", bits, bits * bit))
+        elif node.op == "lif":
+            bits = int(np.prod(node.shape)) * c.membrane_bits
+            rows.append(_area_row(hardware, node.name, node.op, "membrane", bits, bits * bit))
+    return [r for r in rows if r["area_um2"]]
+
+
+def _area_row(hardware: str, layer: str, op: str, component: str, count: int, area: float):
+    return {
+        "hardware": hardware,
+        "layer": layer,
+        "op": op,
+        "step": -1,
+        "component": component,
+        "event": "area",
+        "events": float(count),
+        "cycles": 0.0,
+        "energy_pj": 0.0,
+        "area_um2": float(area),
+    }

@@ -1,0 +1,340 @@
+"""``simulate(graph, activity, config) -> Report``: map, count, simulate, price, summarize."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from simulators.activity import Activity, ActivityError
+from simulators.cim import closed_form, dataflow, energy, sim
+from simulators.cim.config import CimConfig, resolve
+from simulators.cim.mapping import ChipMapping, map_graph, mapping_table
+from simulators.cim.network import Packets, packets
+from simulators.cim.work import LayerCosts, LayerWork, events, layer_work
+from simulators.ir import Graph, Node
+from simulators.report import Report
+
+
+def _maps(activity: Activity, edge: str, samples: int, shape: tuple[int, ...]) -> np.ndarray:
+    """Bool spike maps of the first ``samples`` samples, ``[samples, T, C, H, W]`` (1-D edges as
+    ``[F, 1, 1]``), reading only the chunks that hold them."""
+    chunks, have = [], 0
+    for chunk in activity.iter_maps(edge):
+        chunks.append(chunk[: samples - have])
+        have += len(chunks[-1])
+        if have == samples:
+            break
+    return np.concatenate(chunks).reshape(samples, activity.timesteps, *shape)
+
+
+def layer_works(
+    graph: Graph, activity: Activity, mapping: ChipMapping, samples: int
+) -> dict[str, LayerWork]:
+    """Work arrays ``[samples, T, rows]`` of every layer, from the spike maps or dense."""
+    config, steps = mapping.config, activity.timesteps
+    cache: dict[str, np.ndarray] = {}
+    works = {}
+    for name, m in mapping.layers.items():
+        costs = LayerCosts.of(m, config)
+        edge = graph[name].inputs[0]
+        if config.mode == "event" and m.binary_input and edge not in cache:
+            cache[edge] = _maps(activity, edge, samples, m.in_shape)
+        per_sample = [
+            layer_work(
+                m,
+                config,
+                costs,
+                cache[edge][s] if config.mode == "event" and m.binary_input else None,
+                steps,
+            )
+            for s in range(samples)
+        ]
+        works[name] = LayerWork(
+            *(
+                np.stack([getattr(w, f.name) for w in per_sample])
+                for f in dataclasses.fields(LayerWork)
+            )
+        )
+    return works
+
+
+def digital_ops(
+    graph: Graph, node: Node, activity: Activity, samples: int, mode: str
+) -> np.ndarray:
+    """Adds, compares and selects of a non-weighted node per step ``[T]``, mean over samples:
+    residual adds per neuron; a scale or average pool of spikes per input spike (event mode)."""
+    steps = activity.timesteps
+    source = node.inputs[0] if node.inputs else None
+    spiking = source is not None and graph.is_spiking(source)
+    if node.op in ("scale", "avgpool") and mode == "event" and spiking:
+        return activity.sample_counts(source)[:samples].mean(0).astype(float)
+    if node.op in ("add", "scale"):
+        return np.full(steps, float(np.prod(node.shape)))
+    if node.op in ("avgpool", "maxpool"):
+        return np.full(steps, float(np.prod(graph[source].shape)))
+    return np.zeros(steps)
+
+
+def _counts(costs: LayerCosts, config: CimConfig, w: LayerWork) -> dict[str, np.ndarray]:
+    """Action counts per step ``[T]``, mean over samples."""
+    per_step = [w.xbar.sum(-1).mean(0), w.pe.sum(-1).mean(0), w.neuron.sum(-1).mean(0)]
+    return events(costs, config, *per_step)
+
+
+def _network_counts(p: Packets, steps: int) -> dict[str, np.ndarray]:
+    return {
+        "flit_hops": np.full(steps, float(p.flit_hops.sum())),
+        "chip_link_bits": np.full(steps, float(p.link_bits.sum())),
+    }
+
+
+def simulate(
+    graph: Graph,
+    activity: Activity,
+    config: CimConfig | str | Path = "spikesim-rram-65nm",
+    *,
+    mode: str | None = None,
+    samples: int = 1,
+) -> Report:
+    """Simulate the first ``samples`` traced inferences on a CIM chip.
+
+    ``config`` is a preset name (:func:`preset_names`), a TOML path or a :class:`CimConfig`;
+    ``mode`` (``"event"`` or ``"dense"``) overrides the config's. Events and energies are per
+    inference (mean over the samples); the summary holds latency, throughput, energy, EDP, area
+    and counts, beside the closed-form bound and estimates they are checked against.
+    """
+    config, sources = resolve(config, mode=mode)
+    activity.check_graph(graph.fingerprint())
+    if not 1 <= samples <= activity.samples:
+        raise ActivityError(f"samples must lie in 1..{activity.samples}, got {samples}")
+    steps = activity.timesteps
+    mapping = map_graph(graph, config)
+    costs = {name: LayerCosts.of(m, config) for name, m in mapping.layers.items()}
+    work = layer_works(graph, activity, mapping, samples)
+    needs = dataflow.requirements(graph)
+    sent = [packets(s, mapping) for s in dataflow.streams(graph, config.psum_bits)]
+    started = time.perf_counter()
+    result = sim.run(mapping, work, needs, sent)
+    sim_wall_s = time.perf_counter() - started
+
+    hardware = f"cim:{config.name}"
+    rows: list[dict[str, Any]] = []
+    for name, m in mapping.layers.items():
+        w = work[name]
+        cycles = {
+            "crossbar_reads": w.compute_cycles.sum(-1).mean(0),
+            "neuron_ops": w.neuron_cycles.sum(-1).mean(0),
+        }
+        rows += energy.energy_rows(
+            hardware, name, m.op, _counts(costs[name], config, w), config, cycles
+        )
+    for node in graph:
+        if node.name not in mapping.layers:
+            ops = digital_ops(graph, node, activity, samples, config.mode)
+            rows += energy.energy_rows(hardware, node.name, node.op, {"digital_ops": ops}, config)
+    for p in sent:
+        port = {"flit_hops": np.full(steps, float(p.flits.sum()))}
+        rows += energy.energy_rows(
+            hardware, p.source, graph[p.source].op, _network_counts(p, steps), config, port
+        )
+    dynamic_pj = sum(r["energy_pj"] for r in rows)
+    per_inference_cycles = result.makespan_cycles / samples
+    leak_pj = energy.leakage_pj(config, mapping.tiles, per_inference_cycles)
+    if leak_pj:
+        rows.append(
+            {
+                "hardware": hardware,
+                "layer": "chip",
+                "op": "chip",
+                "step": -1,
+                "component": "leakage",
+                "event": "static",
+                "events": per_inference_cycles,
+                "cycles": per_inference_cycles,
+                "energy_pj": leak_pj,
+                "area_um2": 0.0,
+            }
+        )
+    rows += energy.area_rows(hardware, graph, mapping)
+
+    summary = _summary(graph, activity, mapping, costs, work, needs, sent, result, samples)
+    summary.update(
+        dynamic_energy_pj=dynamic_pj,
+        leakage_energy_pj=leak_pj,
+        energy_pj=dynamic_pj + leak_pj,
+        energy_uj=(dynamic_pj + leak_pj) * 1e-6,
+        edp_js=(dynamic_pj + leak_pj) * 1e-12 * summary["latency_s"],
+        area_mm2=sum(r["area_um2"] for r in rows) * 1e-6,
+        sim_wall_s=sim_wall_s,
+        simpy_events_per_s=result.simpy_events / sim_wall_s if sim_wall_s else 0.0,
+    )
+    return Report.from_rows(
+        rows,
+        config={
+            "model": "cim",
+            "chip": dataclasses.asdict(config),
+            "sources": sources,
+            "mapping": mapping_table(mapping).to_dict("records"),
+        },
+        summary=summary,
+        notes=[
+            "events and energies are per inference (mean over the simulated samples)",
+            "area rows (event 'area'): events = instances (units, or bits of storage)",
+            "cycles: busy cycles of the crossbar arrays (crossbar rows), neuron units (neuron "
+            "rows) and injection ports (noc rows) of that layer and step",
+            f"mode {config.mode}: "
+            + (
+                "every crossbar read at every position (SpikeSim's assumption)"
+                if config.mode == "dense"
+                else "a crossbar is read only where one of its rows receives a spike"
+            ),
+        ],
+    )
+
+
+def _closed_form(
+    graph: Graph,
+    activity: Activity,
+    mapping: ChipMapping,
+    costs: dict[str, LayerCosts],
+    needs: list,
+    sent: list[Packets],
+    samples: int,
+) -> dict[str, float]:
+    """Dense work from the mapping and, in event mode, expected work from the measured rates
+    (in dense mode the rate estimate is the dense one): energy and the latency bound of each
+    (no spike maps, no SimPy)."""
+    config, steps = mapping.config, activity.timesteps
+    dense = {
+        n: closed_form.dense_work(m, config, costs[n], steps) for n, m in mapping.layers.items()
+    }
+    rates = (
+        {
+            n: closed_form.rate_work(m, config, costs[n], _rates(graph, activity, n, steps))
+            for n, m in mapping.layers.items()
+        }
+        if config.mode == "event"
+        else dense
+    )
+    digital = {
+        mode: sum(
+            float(digital_ops(graph, node, activity, samples, mode).sum()) * config.adder_pj
+            for node in graph
+            if node.name not in mapping.layers
+        )
+        for mode in {"dense", config.mode}
+    }
+    return {
+        "dense_energy_pj": _dynamic_pj(dense, costs, config, sent, steps) + digital["dense"],
+        "dense_closed_form_latency_cycles": closed_form.latency_bound(mapping, dense, needs, sent),
+        "rate_estimate_energy_pj": _dynamic_pj(rates, costs, config, sent, steps)
+        + digital[config.mode],
+        "rate_estimate_latency_cycles": closed_form.latency_bound(mapping, rates, needs, sent),
+    }
+
+
+def _mapping_summary(mapping: ChipMapping) -> dict[str, Any]:
+    config = mapping.config
+    cells_per_column = config.crossbar_rows * (
+        config.crossbars_per_pe if config.pe_accumulation == "analog" else 1
+    )
+    return {
+        "crossbars": mapping.crossbars,
+        "pes": mapping.pes,
+        "tiles": mapping.tiles,
+        "chips": mapping.chips,
+        **mapping.utilization(),
+        "adc_bits": config.adc_bits,
+        "adc_bits_full_precision": int(
+            np.ceil(np.log2(cells_per_column * (2**config.bits_per_cell - 1) + 1))
+        ),
+    }
+
+
+def estimate(
+    graph: Graph,
+    activity: Activity,
+    config: CimConfig | str | Path = "spikesim-rram-65nm",
+    *,
+    mode: str | None = None,
+) -> dict[str, Any]:
+    """The closed form alone, for fast sweeps: mapping counts, area, dense energy and latency,
+    and estimates from the measured firing rates (no spike maps are read, nothing simulated)."""
+    config, _ = resolve(config, mode=mode)
+    activity.check_graph(graph.fingerprint())
+    mapping = map_graph(graph, config)
+    costs = {name: LayerCosts.of(m, config) for name, m in mapping.layers.items()}
+    needs = dataflow.requirements(graph)
+    sent = [packets(s, mapping) for s in dataflow.streams(graph, config.psum_bits)]
+    area = sum(r["area_um2"] for r in energy.area_rows(f"cim:{config.name}", graph, mapping))
+    return {
+        **_closed_form(graph, activity, mapping, costs, needs, sent, activity.samples),
+        **_mapping_summary(mapping),
+        "area_mm2": area * 1e-6,
+    }
+
+
+def _summary(
+    graph: Graph,
+    activity: Activity,
+    mapping: ChipMapping,
+    costs: dict[str, LayerCosts],
+    work: dict[str, LayerWork],
+    needs: list,
+    sent: list[Packets],
+    result: sim.SimResult,
+    samples: int,
+) -> dict[str, Any]:
+    """Latency, throughput and counts, beside the closed-form bound and estimates."""
+    config = mapping.config
+    clock_hz = config.clock_mhz * 1e6
+    bound = np.mean(
+        [closed_form.latency_bound(mapping, work, needs, sent, s) for s in range(samples)]
+    )
+    bottleneck = np.mean(
+        [closed_form.busiest_unit_cycles(mapping, work, sent, s) for s in range(samples)]
+    )
+    latency = float(result.latency_cycles.mean())
+    pe_cycles = sum(float(w.pe.sum() * costs[n].column_blocks) for n, w in work.items()) / samples
+    return {
+        "mode": config.mode,
+        "samples": samples,
+        "timesteps": activity.timesteps,
+        "latency_cycles": latency,
+        "latency_s": latency / clock_hz,
+        "closed_form_latency_cycles": float(bound),
+        "makespan_cycles": result.makespan_cycles,
+        "throughput_inferences_per_s": clock_hz / bottleneck,
+        "simulated_throughput_inferences_per_s": samples * clock_hz / result.makespan_cycles,
+        "pe_cycles": pe_cycles,
+        **_closed_form(graph, activity, mapping, costs, needs, sent, samples),
+        **_mapping_summary(mapping),
+        "simpy_events": result.simpy_events,
+    }
+
+
+def _rates(graph: Graph, activity: Activity, layer: str, steps: int) -> np.ndarray:
+    edge = graph[layer].inputs[0]
+    return activity.rates(edge) if edge in activity.edges else np.ones(steps)
+
+
+def _dynamic_pj(
+    work: dict[str, LayerWork],
+    costs: dict[str, LayerCosts],
+    config: CimConfig,
+    sent: list[Packets],
+    steps: int,
+) -> float:
+    """Dynamic energy of the weighted layers and the network."""
+    total = 0.0
+    for name, w in work.items():
+        for action, per_step in _counts(costs[name], config, w).items():
+            total += float(np.sum(per_step)) * getattr(config, energy.ACTIONS[action][2])
+    for p in sent:
+        for action, per_step in _network_counts(p, steps).items():
+            total += float(np.sum(per_step)) * getattr(config, energy.ACTIONS[action][2])
+    return total

@@ -1,0 +1,158 @@
+"""The work of every layer, per sample, time step and output row, counted with numpy.
+
+The unit of work is the *PE-cycle*: one PE processing one input window (one output position) for
+one time step and one input bit-plane. In a PE-cycle the PE reads its crossbars in ADC phases
+(``columns_per_adc`` phases when every column is used), converts the columns, and hands the
+partial-sum vector to the tile. Per output position three numbers say how much happened:
+
+- ``xbar``: crossbars read (one per row block holding weights, per column block alike);
+- ``pe``: PE-cycles (a PE with at least one read crossbar);
+- ``neuron``: neuron-unit operations (each PE-cycle's vector is integrated into the membranes; in
+  event mode a position without any PE-cycle still takes one leak-only update).
+
+Dense mode reads every crossbar at every position (as SpikeSim does). Event mode reads a crossbar
+only if at least one of its rows receives a spike in the window; layers with real-valued input
+(the stem, a layer after average pooling) are always dense and fed bit-serially.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from simulators.cim.config import CimConfig
+from simulators.cim.mapping import LayerMapping
+
+
+@dataclass(frozen=True)
+class LayerCosts:
+    """Per-PE-cycle constants of a mapped layer (sums over its column blocks)."""
+
+    phases: int
+    phase_sum: int
+    columns: int
+    lanes: int
+    outputs: int
+    column_blocks: int
+    pe_cycle_cycles: int
+    shift_adds: int
+
+    @classmethod
+    def of(cls, m: LayerMapping, config: CimConfig) -> LayerCosts:
+        adcs = config.adcs_per_unit
+        used = [n * m.columns_per_weight for n in m.outputs_per_block]
+        phases = [-(-u // adcs) for u in used]
+        bit_serial = 1 if m.passes > 1 else 0
+        return cls(
+            phases=max(phases),
+            phase_sum=sum(phases),
+            columns=sum(used),
+            lanes=sum(min(u, adcs) for u in used),
+            outputs=sum(m.outputs_per_block),
+            column_blocks=m.column_blocks,
+            pe_cycle_cycles=max(phases) * (config.crossbar_read_cycles + config.adc_cycles)
+            + config.pe_overhead_cycles,
+            shift_adds=sum(m.outputs_per_block) * (config.slices - 1 + bit_serial),
+        )
+
+
+def events(costs: LayerCosts, config: CimConfig, xbar, pe, neuron) -> dict[str, object]:
+    """Action counts from crossbar reads, PE-cycles and neuron ops (scalars or arrays)."""
+    units = pe if config.pe_accumulation == "analog" else xbar
+    tree = (xbar - pe) * costs.columns if config.pe_accumulation == "digital" else 0 * pe
+    pe_cycles = pe * costs.column_blocks
+    return {
+        "crossbar_reads": xbar * costs.phase_sum,
+        "adc_conversions": units * costs.columns,
+        "mux_selects": units * costs.columns,
+        "temp_buffer_writes": units * costs.lanes,
+        "subtractor_bit_ops": units * costs.lanes * config.psum_bits,
+        "adds": tree + pe * costs.shift_adds,
+        "input_fetches": pe_cycles,
+        "htree_transfers": pe_cycles,
+        "tile_buffer_accesses": pe_cycles,
+        "neuron_ops": neuron * costs.column_blocks,
+    }
+
+
+@dataclass
+class LayerWork:
+    """``[samples, T, rows]`` arrays of one layer: work summed over a row's positions and
+    bit-planes, the row's crossbar-array cycles and its neuron-unit cycles."""
+
+    xbar: np.ndarray
+    pe: np.ndarray
+    neuron: np.ndarray
+    compute_cycles: np.ndarray
+    neuron_cycles: np.ndarray
+
+
+def active_crossbars(spikes: np.ndarray, m: LayerMapping, config: CimConfig) -> np.ndarray:
+    """Read crossbars per PE group and output position, ``[T, groups, Ho, Wo]``, from bool
+    input spikes ``[T, C, H, W]``: a crossbar is read if a row of it sees a spike."""
+    steps, channels = spikes.shape[:2]
+    rows = config.crossbar_rows
+    (kh, kw), (sh, sw), (ph, pw) = m.kernel, m.stride, m.padding
+    ho, wo = m.out_shape[1:]
+    x = np.pad(spikes, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    taps = [
+        (slice(i, i + sh * (ho - 1) + 1, sh), slice(j, j + sw * (wo - 1) + 1, sw))
+        for i in range(kh)
+        for j in range(kw)
+    ]
+    if config.mapping == "kernel-split":
+        blocks = -(-channels // rows)
+        x = np.pad(x, ((0, 0), (0, blocks * rows - channels), (0, 0), (0, 0)))
+        x = x.reshape(steps, blocks, rows, *x.shape[2:]).any(2)
+        active = np.stack([x[:, :, ys, xs] for ys, xs in taps], axis=2)
+    else:
+        unrolled = np.stack([x[:, :, ys, xs] for ys, xs in taps], axis=2)
+        unrolled = unrolled.reshape(steps, channels * kh * kw, ho, wo)
+        pad = m.row_blocks * rows - unrolled.shape[1]
+        unrolled = np.pad(unrolled, ((0, 0), (0, pad), (0, 0), (0, 0)))
+        active = unrolled.reshape(steps, m.row_blocks, rows, ho, wo).any(2)
+    active = active.reshape(steps, m.row_blocks, ho, wo)
+    cpp = m.crossbars_per_pe
+    pad = m.pe_groups * cpp - m.row_blocks
+    active = np.pad(active, ((0, 0), (0, pad), (0, 0), (0, 0)))
+    return active.reshape(steps, m.pe_groups, cpp, ho, wo).sum(2, dtype=np.int32)
+
+
+def _row_cycles(position_cycles: np.ndarray, m: LayerMapping) -> np.ndarray:
+    """Cycles per row ``[T, Ho]``: positions split over weight copies that run in parallel."""
+    if not m.shared:
+        return position_cycles.max(-1)
+    steps, ho, wo = position_cycles.shape
+    per_copy = -(-wo // m.copies)
+    padded = np.pad(position_cycles, ((0, 0), (0, 0), (0, per_copy * m.copies - wo)))
+    return padded.reshape(steps, ho, per_copy, m.copies).sum(2).max(-1)
+
+
+def layer_work(
+    m: LayerMapping, config: CimConfig, costs: LayerCosts, spikes: np.ndarray | None, steps: int
+) -> LayerWork:
+    """Work of one sample: event-driven from bool ``spikes [T, C, H, W]``, dense if ``None``."""
+    ho, wo = m.out_shape[1:]
+    pe_time = m.passes * costs.pe_cycle_cycles
+    if spikes is None:
+        shape = (steps, ho)
+        xbar = np.full(shape, m.row_blocks * wo * m.passes, np.int64)
+        pe = np.full(shape, m.pe_groups * wo * m.passes, np.int64)
+        neuron = np.full(shape, m.pe_groups * wo, np.int64)
+        position_cycles = np.full((steps, ho, wo), pe_time, np.int64)
+    else:
+        per_group = active_crossbars(spikes, m, config)
+        active_pes = (per_group > 0).sum(1)
+        xbar = per_group.sum(1).sum(-1, dtype=np.int64)
+        pe = active_pes.sum(-1, dtype=np.int64)
+        neuron = np.maximum(active_pes, 1).sum(-1, dtype=np.int64)
+        position_cycles = np.where(active_pes > 0, pe_time, config.idle_position_cycles)
+    units = config.neuron_units_per_tile
+    return LayerWork(
+        xbar=xbar,
+        pe=pe,
+        neuron=neuron,
+        compute_cycles=_row_cycles(position_cycles, m),
+        neuron_cycles=-(-(neuron * costs.column_blocks) // units) * config.neuron_cycles,
+    )
