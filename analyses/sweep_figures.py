@@ -6,6 +6,7 @@ from itertools import combinations
 from pathlib import Path
 
 import pandas as pd
+from matplotlib.ticker import NullFormatter
 
 from rshw import figures
 from rshw.sweep import pareto_mask
@@ -18,7 +19,8 @@ def mark_pareto(table: pd.DataFrame) -> pd.DataFrame:
     it has (energy, latency, area) and better in one."""
     table = table.copy()
     table["pareto"] = False
-    for _, group in table.groupby("hardware"):
+    feasible = table.feasible.astype(bool) if "feasible" in table else True
+    for _, group in table[feasible].groupby("hardware"):
         objectives = [c for c in OBJECTIVES if c in group and group[c].notna().all()]
         if objectives:
             table.loc[group.index, "pareto"] = pareto_mask(group[objectives].to_numpy())
@@ -42,6 +44,8 @@ def pareto(table: pd.DataFrame, out: Path) -> list[Path]:
             ax.scatter(g[x], g[y], s=10, color=f"C{k}", alpha=0.25, label=f"{hw}: {preset}")
             ax.scatter(front[x], front[y], s=22, color=f"C{k}", edgecolors="k", linewidths=0.5)
         ax.set(xlabel=OBJECTIVES[x], ylabel=OBJECTIVES[y], xscale="log", yscale="log")
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.yaxis.set_minor_formatter(NullFormatter())
     axes.flat[0].legend(fontsize=6, loc="best")
     fig.suptitle(f"{len(table)} design points; Pareto-optimal ones outlined", fontsize=8)
     return figures.save(fig, out / "pareto")

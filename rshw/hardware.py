@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 from typing import Any
 
 from simulators.report import Report
@@ -50,6 +51,21 @@ def headline(hardware: str, preset: str, report: Report) -> dict[str, Any]:
         "area_mm2": area_mm2,
         "edp_uj_ms": None if latency_s is None else energy_pj / 1e6 * latency_s * 1e3,
     }
+
+
+def simulate_keywords(hardware: str) -> set[str]:
+    """Run options of a model's ``simulate`` (keyword-only: GPU batch and dtype, CIM mode...)."""
+    params = inspect.signature(module(hardware).simulate).parameters.values()
+    return {p.name for p in params if p.kind is p.KEYWORD_ONLY and p.name != "overrides"}
+
+
+def split_options(hardware: str, options: dict[str, Any]) -> tuple[dict, dict]:
+    """``(config overrides, simulate keywords)`` of one sweep point's settings."""
+    keywords = simulate_keywords(hardware)
+    return (
+        {k: v for k, v in options.items() if k not in keywords},
+        {k: v for k, v in options.items() if k in keywords},
+    )
 
 
 def load_config(hardware: str, preset: str, overrides: dict[str, Any] | None = None):

@@ -14,6 +14,8 @@ preset plus ``grid`` (lists: their cartesian product) or ``points`` (explicit ov
     preset = "spikesim-rram-65nm"
     grid = {adc_bits = [4, 5, 6], columns_per_adc = [4, 8]}
 
+Settings that are keywords of the model's ``simulate`` (GPU ``batch``, ``dtype``, ``execution``,
+``implementation``; CIM ``mode``, ``samples``) are passed as such; all others override the preset.
 Every point gets a key from its content; a finished point is a JSON file named by that key, so an
 interrupted sweep, run again, computes only the points that are missing.
 """
@@ -31,7 +33,7 @@ from typing import Any
 import numpy as np
 import tomllib
 
-from rshw.hardware import HARDWARE, check_preset, headline, load_config, module
+from rshw.hardware import HARDWARE, check_preset, headline, load_config, module, split_options
 from simulators.files import atomic_write_text
 
 TIMING_KEYS = {"sim_wall_s", "simpy_events_per_s"}
@@ -133,7 +135,7 @@ def load_grid(path: str | Path) -> Grid:
             raise GridError(f"{where}: 'kind' must be one of {list(HARDWARE)}, got {kind!r}")
         preset = check_preset(kind, str(block.get("preset", "")))
         for overrides in _expand(block, where):
-            load_config(kind, preset, overrides)  # fails early, naming the key
+            load_config(kind, preset, split_options(kind, overrides)[0])  # fails early, by key
             for model in grid.models:
                 for variant in grid.variants:
                     grid.points.append(
@@ -151,11 +153,24 @@ def _loaded(graph_file: str, activity_dir: str):
 
 
 def run_point(point: Point, graph_file: str, activity_dir: str) -> dict[str, Any]:
-    """Simulate one point from its cached graph and trace; the summary row. Runs on a worker."""
+    """Simulate one point from its cached graph and trace; the summary row. Runs on a worker.
+
+    A configuration the network does not fit on (too few chips, say) is a result, not a crash:
+    its row has ``feasible = False`` and the model's explanation in ``error``.
+    """
     graph, activity = _loaded(graph_file, activity_dir)
-    config = load_config(point.hardware, point.preset, dict(point.overrides))
-    report = module(point.hardware).simulate(graph, activity, config)
-    row = {**point.as_row(), **headline(point.hardware, Path(point.preset).stem, report)}
+    overrides, keywords = split_options(point.hardware, dict(point.overrides))
+    config = load_config(point.hardware, point.preset, overrides)
+    try:
+        report = module(point.hardware).simulate(graph, activity, config, **keywords)
+    except ValueError as e:
+        return {**point.as_row(), "hardware": point.hardware, "feasible": False, "error": str(e)}
+    row = {
+        **point.as_row(),
+        **headline(point.hardware, Path(point.preset).stem, report),
+        "feasible": True,
+        "error": "",
+    }
     row.update(
         {
             k: v

@@ -1,0 +1,69 @@
+import numpy as np
+import pytest
+
+from simulators.gpu import calibration, load_config
+from simulators.gpu.config import FITTED
+from simulators.gpu.fit import PARAMETERS, fit, initial_guess, nelder_mead, to_toml
+
+
+@pytest.fixture(scope="module")
+def records():
+    if not calibration.DEFAULT_FILE.is_file():
+        pytest.skip(f"{calibration.DEFAULT_FILE} not present (the project's shared folder)")
+    return calibration.load_records()
+
+
+@pytest.fixture(scope="module")
+def predicted(records):
+    return calibration.predict(records, "h200")
+
+
+def test_shared_and_unshared_layers_within_30_percent(predicted):
+    layers = predicted[predicted.quantity.isin(["shared_ms", "unshared_ms"])]
+    assert len(layers) == 16
+    assert layers.error.abs().max() < 0.30
+
+
+def test_unshared_over_shared_ratio_within_25_percent(predicted):
+    ratios = calibration.ratios(predicted)
+    assert len(ratios) == 8
+    assert ratios.error.abs().max() < 0.25
+    assert (ratios.predicted > 10).all()  # the unshared layer is an order of magnitude slower
+
+
+def test_lif_loop_training_form_and_linears_within_30_percent(predicted):
+    rest = predicted[predicted.quantity.isin(["lif_T4_ms", "elementwise_train_form_ms", "ms"])]
+    assert len(rest) == 18
+    assert rest.error.abs().max() < 0.30
+
+
+def test_ceilings_are_predicted(predicted):
+    ceilings = predicted[predicted.layer == "ceiling"].set_index("quantity")
+    assert ceilings.error.abs().max() < 0.30
+    assert np.sqrt(np.mean(calibration.log_errors(predicted) ** 2)) < 0.1
+
+
+def test_fitted_factors_are_labelled_and_start_from_the_ceilings(records):
+    text = (FITTED / "h200.toml").read_text()
+    assert text.startswith("# FITTED")
+    config = load_config("h200")
+    assert all("fitted by simulators/gpu/fit.py" in config.sources[k]["source"] for k in PARAMETERS)
+    start = initial_guess(records, config)
+    assert start.stream_efficiency == pytest.approx(4152.3 / 4800)
+    assert start.op_overhead_us == pytest.approx(0.0285e3 / 2)
+    assert to_toml(config.fit, "x.jsonl", 0.05, 37).count("fitted by") == len(PARAMETERS) + 1
+
+
+def test_nelder_mead_finds_a_quadratic_minimum():
+    target = np.array([1.0, -2.0, 0.5])
+    best = nelder_mead(lambda x: float(((x - target) ** 2).sum()), np.zeros(3), iterations=500)
+    np.testing.assert_allclose(best, target, atol=1e-2)
+
+
+@pytest.mark.slow
+def test_fit_script_reproduces_the_shipped_factors(records):
+    config = load_config("h200")
+    fitted, rms = fit(records, config)
+    for key in PARAMETERS:
+        assert getattr(fitted, key) == pytest.approx(getattr(config.fit, key), rel=0.03), key
+    assert rms < 0.1

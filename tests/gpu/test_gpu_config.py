@@ -1,0 +1,111 @@
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from simulators.config import ConfigError
+from simulators.gpu import load_config, preset_names
+from simulators.gpu.config import PRESETS, GpuConfig
+
+# dense tensor-core peaks from the datasheets (TFLOPS = 2 x MAC/s)
+DATASHEET_BF16_TFLOPS = {"h200": 989.4, "h100-sxm": 989.4, "a100-sxm": 312.0, "orin": 42.6}
+
+
+def test_presets_load_and_match_datasheet_peaks():
+    assert preset_names() == ["a100-sxm", "h100-sxm", "h200", "orin"]
+    for name in preset_names():
+        config = load_config(name)
+        spec = config.spec
+        peak = 2 * spec.sm_count * spec.tensor_bf16_macs_per_cycle_per_sm * spec.clock_hz / 1e12
+        assert peak == pytest.approx(DATASHEET_BF16_TFLOPS[name], rel=0.01)
+        assert config.sources["dram_gb_s"]["source"]
+        assert "fitted" in config.sources["tensor_efficiency"]["source"]
+        assert 0 < config.fit.tensor_efficiency <= 1
+
+
+def test_every_preset_value_has_a_source():
+    for name in preset_names():
+        config = load_config(name)
+        for key, entry in config.sources.items():
+            assert key == "name" or entry["source"], f"{name}: {key} has no source"
+
+
+def test_config_by_path_by_object_and_overrides():
+    by_path = load_config(PRESETS / "h200.toml")
+    assert by_path == load_config("h200")
+    assert load_config(by_path) is by_path
+    changed = load_config(by_path, {"dram_gb_s": 1000.0, "op_overhead_us": 1.0})
+    assert changed.spec.dram_gb_s == 1000.0 and changed.fit.op_overhead_us == 1.0
+    assert load_config("h200", {"sm_count": 66}).spec.sm_count == 66
+
+
+def _write(tmp_path: Path, replace: dict[str, str]) -> Path:
+    lines = []
+    for line in (PRESETS / "h200.toml").read_text().splitlines():
+        key = line.split(" = ")[0]
+        if key in replace:
+            if replace[key]:
+                lines.append(replace[key])
+            continue
+        lines.append(line)
+    lines += [v for k, v in replace.items() if k.startswith("+")]
+    path = tmp_path / "bad.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("replace", "key"),
+    [
+        ({"+extra": 'warp_size = {value = 32, unit = "count"}'}, "warp_size"),
+        ({"sm_count": ""}, "sm_count"),
+        ({"sm_count": 'sm_count = {value = 0, unit = "count"}'}, "sm_count"),
+        ({"sm_count": 'sm_count = {value = 13.5, unit = "count"}'}, "sm_count"),
+        ({"clock_mhz": 'clock_mhz = {value = 1.83, unit = "GHz"}'}, "clock_mhz"),
+        ({"dram_gb_s": 'dram_gb_s = {value = -1, unit = "GB/s"}'}, "dram_gb_s"),
+        ({"l2_mib": 'l2_mib = {value = "big", unit = "MiB"}'}, "l2_mib"),
+        ({"static_w": 'static_w = {value = 900, unit = "W"}'}, "static_w"),
+        ({"fitted": 'fitted = {value = "nowhere", unit = ""}'}, "fitted"),
+        ({"mac_pj_bf16": 'mac_pj_bf16 = {unit = "pJ"}'}, "mac_pj_bf16"),
+    ],
+)
+def test_malformed_presets_are_rejected_naming_the_key(tmp_path, replace, key):
+    with pytest.raises(ConfigError, match=key):
+        load_config(_write(tmp_path, replace))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key"),
+    [
+        ({"tensor_efficiency": 1.5}, "tensor_efficiency"),
+        ({"stream_efficiency": 0}, "stream_efficiency"),
+        ({"launch_overhead_us": -3}, "launch_overhead_us"),
+        ({"turbo": True}, "turbo"),
+        ({"max_threads_per_sm": True}, "max_threads_per_sm"),
+    ],
+)
+def test_bad_overrides_are_rejected_naming_the_key(overrides, key):
+    with pytest.raises(ConfigError, match=key):
+        load_config("h200", overrides)
+    with pytest.raises(ConfigError, match=key):
+        load_config(load_config("h200"), overrides)
+
+
+def test_unknown_preset_lists_the_presets():
+    with pytest.raises(ConfigError, match="h100-sxm"):
+        load_config("h300")
+
+
+def test_config_is_frozen_and_serialisable():
+    config = load_config("orin")
+    assert isinstance(config, GpuConfig)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.spec.sm_count = 1  # type: ignore[misc]
+    assert config.as_dict()["spec"]["sm_count"] == 16
+
+
+def test_a_preset_may_name_its_own_fit_file(tmp_path):
+    fit = (PRESETS / "fitted" / "h200.toml").read_text().replace("0.7374", "0.5")
+    (tmp_path / "mine.toml").write_text(fit)
+    path = _write(tmp_path, {"fitted": 'fitted = {value = "mine.toml", unit = ""}'})
+    assert load_config(path).fit.tensor_efficiency == 0.5
