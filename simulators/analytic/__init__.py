@@ -9,8 +9,16 @@ def preset_names() -> list[str]:
     return _names(PRESETS)
 
 
-__all__ = ["COUNT_COLUMNS", "PRESETS", "EnergyTable", "count", "load_config",
-           "load_energy_table", "preset_names", "simulate"]
+__all__ = [
+    "COUNT_COLUMNS",
+    "PRESETS",
+    "EnergyTable",
+    "count",
+    "load_config",
+    "load_energy_table",
+    "preset_names",
+    "simulate",
+]
 
 load_config = load_energy_table
 """The same loader under the name every hardware package uses: ``load_config(name, overrides)``."""
