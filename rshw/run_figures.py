@@ -16,24 +16,27 @@ def _title(prep, opts, what: str) -> str:
     return f"{Path(opts.model).stem} {opts.variant} ({prep.label}): {what}"
 
 
+def component_energy(report: Report, top: int = 6) -> pd.Series:
+    """Energy per inference (µJ) by component, the ``top`` largest and the rest as 'other'."""
+    by = report.frame.groupby("component").energy_pj.sum().sort_values(ascending=False) / 1e6
+    by = by[by > 0]
+    if len(by) > top:
+        by = pd.concat([by.iloc[:top], pd.Series({"other": by.iloc[top:].sum()})])
+    return by
+
+
 def energy_breakdown(folder: Path, reports: dict[str, Report], prep, opts) -> list[Path]:
-    """Energy per inference by component, one stacked bar per hardware model."""
-    frames = []
-    for hw, report in reports.items():
-        by = report.frame.groupby("component").energy_pj.sum() / 1e6
-        frames.append(by.rename(hw))
-    table = pd.concat(frames, axis=1).fillna(0.0).T
-    fig, ax = figures.figure(1.0, 0.75)
-    bottom = np.zeros(len(table))
-    for k, component in enumerate(table.columns):
-        ax.bar(table.index, table[component], bottom=bottom, label=component, color=f"C{k % 10}")
-        bottom += table[component].to_numpy()
-    ax.set(
-        ylabel="energy per inference (µJ)",
-        yscale="log" if bottom.max() > 100 * max(bottom.min(), 1e-12) else "linear",
-        title=_title(prep, opts, "energy"),
-    )
-    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    """One panel per hardware model (own linear scale): its energy per inference, stacked by
+    component. Models differ by orders of magnitude, so they never share an axis."""
+    fig, axes = figures.figure(2.0, 0.42, ncols=len(reports), squeeze=False)
+    for ax, (hw, report) in zip(axes.flat, reports.items(), strict=True):
+        bottom = 0.0
+        for k, (component, value) in enumerate(component_energy(report).items()):
+            ax.bar([hw], [value], bottom=bottom, color=f"C{k}", label=component, width=0.5)
+            bottom += value
+        ax.set(ylabel="µJ per inference", title=f"{hw}: {bottom:.4g} µJ")
+        ax.legend(fontsize=5, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    fig.suptitle(_title(prep, opts, "energy per inference by component"), fontsize=8)
     return figures.save(fig, folder / "energy_breakdown")
 
 
