@@ -109,11 +109,11 @@ class CimConfig:
                 allowed = CHOICES[f.name]
                 require(value in allowed, f.name, f"one of {', '.join(map(repr, allowed))}")
             elif f.type == "int":
-                minimum = 0 if f.metadata["unit"] == "cycle" else 1
+                minimum = 0 if f.metadata["unit"] == "cycle" or f.name == "chips" else 1
                 require(
                     isinstance(value, int) and not isinstance(value, bool) and value >= minimum,
                     f.name,
-                    f"an integer >= {minimum}",
+                    f"an integer >= {minimum}" + (" (0: as many as needed)" * (f.name == "chips")),
                 )
             else:
                 require(

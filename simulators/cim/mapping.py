@@ -14,7 +14,8 @@ layer stores one weight set per output position and computes all positions in pa
 ``linear`` is a 1×1 convolution of a 1×1 input. Layers are placed on tiles in graph order, either
 packed (a tile may hold PEs of several layers, as SpikeSim) or tile-aligned; tiles fill chips in
 order, and a network that needs more tiles than the configured chips hold is a
-:class:`MappingError` that says how many chips it needs.
+:class:`MappingError` that says how many chips it needs; ``chips = 0`` spreads the network over
+as many chips as it needs (the summary reports how many).
 """
 
 from __future__ import annotations
@@ -207,7 +208,7 @@ def map_graph(graph: Graph, config: CimConfig) -> ChipMapping:
         next_pe += layers[node.name].pes
     mapping = ChipMapping(config, layers)
     capacity = config.chips * config.tiles_per_chip
-    if mapping.tiles > capacity:
+    if config.chips and mapping.tiles > capacity:  # chips = 0: as many as the network needs
         raise MappingError(
             f"the network needs {mapping.tiles} tiles ({mapping.pes} PEs, {mapping.crossbars} "
             f"crossbars) but chips × tiles_per_chip = {config.chips} × {config.tiles_per_chip} "

@@ -100,8 +100,10 @@ def test_placement_and_spikesim_counts():
 
 def test_networks_too_large_for_the_chips_spread_or_fail_clearly():
     g = conv_graph(op="local")
-    small = load_config("spikesim-rram-65nm", {"tiles_per_chip": 4})
+    small = load_config("spikesim-rram-65nm", {"tiles_per_chip": 4, "chips": 2})
     with pytest.raises(MappingError, match=r"needs 34 tiles .* set chips >= 9"):
         map_graph(g, small)
     spread = map_graph(g, load_config("spikesim-rram-65nm", {"tiles_per_chip": 4, "chips": 9}))
     assert spread.chips == 9 and spread.tiles == 34
+    needed = map_graph(g, load_config("spikesim-rram-65nm", {"tiles_per_chip": 4}))
+    assert needed.config.chips == 0 and needed.chips == 9  # the presets spread as needed
