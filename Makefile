@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # Options (all optional; each target has its own defaults):
 #   make train      MODEL=scnn DATASET=cifar10-sample DATA= REALSPIKE=channel T=4 EPOCHS=10 BATCH=64 OUT=
 #   make simulate   MODEL=resnet19 VARIANT=channel CKPT= DATASET= DATA= IMAGES=8 HW=analytic,cim,gpu
-#                   CIM_PRESET= GPU_PRESET= OUT=
+#                   CIM_PRESET= GPU_PRESET= OUT= HW_OPTIONS="gpu.batch=64 cim.duplication=4"
 #   make crosscheck MODEL=resnet19 VARIANT=channel CKPT= DATASET= DATA=
 opt = $(if $(2),$(1) $(2))
 
@@ -48,7 +48,7 @@ simulate: $(STAMP)
 		$(call opt,--ckpt,$(CKPT)) $(call opt,--dataset,$(DATASET)) $(call opt,--data,$(DATA)) \
 		$(call opt,--images,$(IMAGES)) $(call opt,--hw,$(HW)) $(call opt,--timesteps,$(T)) \
 		$(call opt,--cim-preset,$(CIM_PRESET)) $(call opt,--gpu-preset,$(GPU_PRESET)) \
-		$(call opt,--out,$(OUT))
+		$(call opt,--out,$(OUT)) $(foreach o,$(HW_OPTIONS),--hw-option $(o))
 
 crosscheck: $(STAMP)
 	$(BIN)/python analyses/crosscheck.py --model $(or $(MODEL),resnet19) \

@@ -284,6 +284,26 @@ def _add_simulate(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="run folder (default results/simulate/M-V)")
     p.add_argument("--force", action="store_true", help="recompute cached traces and reports")
+    p.add_argument(
+        "--hw-option",
+        action="append",
+        default=[],
+        metavar="HW.KEY=VALUE",
+        help="a preset override or simulate option, e.g. gpu.batch=64, "
+        "cim.duplication=4 (repeatable)",
+    )
+
+
+def _hw_options(pairs) -> dict:
+    """``["gpu.batch=64", ...]`` → ``{"gpu": {"batch": 64}}``."""
+    options: dict = {}
+    for pair in pairs:
+        target, _, value = pair.partition("=")
+        hw, _, key = target.partition(".")
+        if not (hw and key and value):
+            raise SystemExit(f"--hw-option expects HW.KEY=VALUE, got {pair!r}")
+        options.setdefault(hw, {})[key] = _parse_value(value)
+    return options
 
 
 def _run_simulate(args) -> int:
@@ -305,6 +325,7 @@ def _run_simulate(args) -> int:
         seed=args.seed,
         out=args.out,
         force=args.force,
+        hw_options=_hw_options(args.hw_option),
     )
     manifest = simulate_run(opts)
     summary = pd.read_csv(opts.run_folder / "summary.csv")

@@ -26,7 +26,16 @@ from tqdm import tqdm
 from rshw import runcache
 from rshw.checkpoint import git_revision
 from rshw.data import load_dataset, make_loader
-from rshw.hardware import DEFAULT_PRESETS, HARDWARE, check_preset, headline, module
+from rshw.hardware import (
+    DEFAULT_PRESETS,
+    HARDWARE,
+    check_preset,
+    headline,
+    load_config,
+    module,
+    simulate_keywords,
+    split_options,
+)
 from rshw.pipeline import Prepared, prepare
 from rshw.realspike import check_granularity
 from rshw.trace import torch_lif_activity, trace
@@ -51,6 +60,7 @@ class SimulateOptions:
     seed: int = 0
     out: str | None = None
     force: bool = False
+    hw_options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_granularity(self.variant)
@@ -58,6 +68,16 @@ class SimulateOptions:
         for hw in self.hardware:
             module(hw)  # unknown hardware: error listing the known ones
             self.presets[hw] = check_preset(hw, self.presets.get(hw, DEFAULT_PRESETS[hw]))
+        for hw, options in self.hw_options.items():
+            if hw not in self.hardware:
+                raise ValueError(f"options for {hw!r}, which is not among {list(self.hardware)}")
+            try:
+                load_config(hw, self.presets[hw], split_options(hw, options)[0])
+            except ValueError as e:
+                raise ValueError(
+                    f"{hw} option: {e}; or a simulate option: "
+                    f"{', '.join(sorted(simulate_keywords(hw)))}"
+                ) from None
         if self.images < 1:
             raise ValueError(f"images must be >= 1, got {self.images}")
 
@@ -125,20 +145,27 @@ def _trace_cached(prep: Prepared, test, opts: SimulateOptions, say) -> tuple[Act
     return activity, name
 
 
-def report_for(hw: str, preset: str, traced: Traced, force: bool = False) -> tuple[Report, bool]:
-    """The Report of one hardware model and preset on a traced network (cached)."""
+def report_for(
+    hw: str, preset: str, traced: Traced, force: bool = False, options: dict[str, Any] | None = None
+) -> tuple[Report, bool]:
+    """The Report of one hardware model and preset on a traced network (cached). ``options``
+    are preset overrides or keywords of the model's ``simulate`` (e.g. GPU ``batch``)."""
+    options = dict(options or {})
     preset_text = Path(preset).read_text() if preset.endswith(".toml") else preset
     name = runcache.key(
         "report",
         trace=traced.trace_key,
         hardware=hw,
         preset=preset_text,
+        options=options,
         code=runcache.code_hash(module(hw).__name__),
     )
     folder = runcache.entry(name)
     if (folder / "report.json").is_file() and not force:
         return Report.load(folder, "report"), True
-    report = module(hw).simulate(traced.prep.graph, traced.activity, preset)
+    overrides, keywords = split_options(hw, options)
+    config = load_config(hw, preset, overrides) if overrides else preset
+    report = module(hw).simulate(traced.prep.graph, traced.activity, config, **keywords)
     report.frame["weights"] = traced.prep.label
     report.save(folder, "report")
     return report, False
@@ -205,7 +232,7 @@ def simulate_run(opts: SimulateOptions, say=print) -> dict[str, Any]:
     for hw in tqdm(opts.hardware, desc="hardware", disable=len(opts.hardware) < 2):
         t0 = time.perf_counter()
         preset = opts.presets[hw]
-        report, cached = report_for(hw, preset, traced, opts.force)
+        report, cached = report_for(hw, preset, traced, opts.force, opts.hw_options.get(hw))
         timings[f"{hw}_s"] = time.perf_counter() - t0
         report.save(folder, f"report-{hw}")
         reports[hw] = report

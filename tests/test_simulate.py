@@ -97,3 +97,24 @@ def test_simulating_an_imported_nir_graph(tmp_path, capsys):
     manifest = json.loads((tmp_path / "nir" / "manifest.json").read_text())
     assert manifest["weights"] == "imported (NIR)"
     assert manifest["verification"]["verified"] is False
+
+
+def test_hardware_options_reach_the_models(tmp_path, capsys):
+    assert (
+        run(
+            tmp_path,
+            "--hw",
+            "analytic,gpu",
+            "--hw-option",
+            "gpu.batch=4",
+            "--hw-option",
+            "analytic.weight_bits=8",
+            out="opts",
+        )
+        == 0
+    )
+    manifest = json.loads((tmp_path / "opts" / "manifest.json").read_text())
+    assert manifest["reports"]["gpu"]["summary"]["batch"] == 4
+    assert manifest["reports"]["analytic"]["config"]["energy_table"]["weight_bits"] == 8
+    assert run(tmp_path, "--hw", "gpu", "--hw-option", "gpu.batchsize=4", out="bad") == 2
+    assert "or a simulate option: batch, dtype" in capsys.readouterr().err
