@@ -24,14 +24,16 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def write_result(name: str, record: dict[str, Any]) -> Path:
-    RESULTS.mkdir(exist_ok=True)
+def write_result(name: str, record: dict[str, Any], directory: str | Path | None = None) -> Path:
+    """Write ``record`` to ``directory/NAME.json`` (default: ``bench/results``)."""
+    directory = RESULTS if directory is None else Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
     record = {
         "benchmark": name,
         "machine": platform.platform(),
         "python": platform.python_version(),
         **record,
     }
-    path = RESULTS / f"{name}.json"
+    path = directory / f"{name}.json"
     path.write_text(json.dumps(record, indent=2))
     return path

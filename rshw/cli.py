@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import fields
@@ -59,6 +60,11 @@ def _add_train(sub) -> None:
     p.add_argument("--out", default=None, help="run folder (default: runs/MODEL-DATASET-REALSPIKE)")
     p.add_argument("--device", default=d["device"], help="auto|cpu|cuda|cuda:N")
     p.add_argument("--restart", action="store_true", help="ignore OUT/last and start over")
+    p.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile the whole training step (GPUs; slow first steps)",
+    )
     p.add_argument("--quiet", action="store_true")
 
 
@@ -88,9 +94,13 @@ def _run_train(args) -> int:
         model_options=_model_options(args.model_option),
         out=args.out or f"runs/{args.model}-{args.dataset}-{args.realspike}",
         device=args.device,
+        compile=args.compile,
     )
     result = train(cfg, restart=args.restart, quiet=args.quiet)
-    print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in result.items()}))
+    if os.environ.get("RANK", "0") == "0":  # under torchrun, one line from rank 0
+        print(
+            json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in result.items()})
+        )
     return 0
 
 

@@ -3,12 +3,20 @@
 One epoch = one pass over the (shuffled, augmented) training split, then a test-split evaluation.
 After every epoch the run folder gets ``last.*`` (resumable checkpoint), ``best.*`` when the test
 accuracy improved, and ``metrics.csv``. Re-running the same command resumes from ``last``.
+
+Under ``torchrun`` every process runs the same command on its share of each batch
+(DistributedDataParallel, BatchNorm statistics pooled over the processes, see
+:mod:`rshw.distributed`); ``batch_size`` is the global batch, so N processes train as one does.
+On CUDA the step runs under bf16 autocast with channels-last activations, the fused LIF
+(:mod:`rshw.neurons`), batches copied from pinned memory without blocking, and no host
+synchronisation inside an epoch.
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
+import inspect
 import io
 import math
 import time
@@ -19,9 +27,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from rshw import checkpoint as ckpt
+from rshw import distributed
 from rshw.data import load_dataset, make_loader
 from rshw.models import create_model
 from rshw.realspike import realspike_parameters
@@ -54,6 +64,9 @@ class TrainConfig:
     model_options: dict[str, Any] = field(default_factory=dict)
     out: str = "runs/default"
     device: str = "auto"
+    compile: bool = False
+    """Compile the whole training step with torch.compile (worth it on GPUs; the first steps
+    take about a minute longer)."""
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -122,23 +135,97 @@ def _autocast(device: torch.device):
     return contextlib.nullcontext()
 
 
+def prepare_model(model: nn.Module, device: torch.device) -> nn.Module:
+    """``model`` on ``device``; channels-last on CUDA, where cuDNN's bf16 convolutions want it."""
+    model = model.to(device)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    return model
+
+
+def to_device(
+    x: torch.Tensor, y: torch.Tensor, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A batch on ``device``. On CUDA it is copied from pinned memory: a copy from pageable memory
+    would wait for the GPU to finish its queue. Images become channels-last there."""
+    if device.type != "cuda":
+        return x.to(device), y.to(device)
+    x = x.pin_memory().to(device, non_blocking=True)
+    y = y.pin_memory().to(device, non_blocking=True)
+    if x.dim() == 4:
+        x = x.contiguous(memory_format=torch.channels_last)
+    return x, y
+
+
+def train_step(
+    model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimizer step on a batch already on the device; returns the detached loss and logits
+    (no host synchronisation)."""
+    with _autocast(x.device):
+        logits = model(x)
+    loss = F.cross_entropy(logits.float(), y)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.detach(), logits.detach()
+
+
 @torch.no_grad()
 def evaluate(
-    model: nn.Module, loader, device: torch.device, desc: str = "eval"
+    model: nn.Module,
+    loader,
+    device: torch.device,
+    desc: str = "eval",
+    samples: int | None = None,
+    quiet: bool = False,
 ) -> dict[str, float]:
-    """Mean cross-entropy and accuracy (%) of ``model`` over ``loader``."""
+    """Mean cross-entropy and accuracy (%) of ``model`` over ``loader``, or over its first
+    ``samples`` samples (a distributed share without its wrap-around padding). With an active
+    process group the sums span every process's share."""
     model.eval()
-    loss_sum = torch.zeros((), device=device)
+    loss_sum = torch.zeros((), device=device, dtype=torch.float64)
     correct = torch.zeros((), device=device, dtype=torch.long)
     count = 0
-    for x, y in tqdm(loader, desc=desc, leave=False, dynamic_ncols=True):
-        x, y = x.to(device, non_blocking=True), y.to(device)
+    for x, y in tqdm(loader, desc=desc, leave=False, dynamic_ncols=True, disable=quiet):
+        keep = len(y) if samples is None else min(len(y), samples - count)
+        if keep <= 0:
+            break
+        x, y = to_device(x, y, device)
         with _autocast(device):
-            logits = model(x)
-        loss_sum += F.cross_entropy(logits.float(), y, reduction="sum")
-        correct += (logits.argmax(1) == y).sum()
-        count += y.numel()
-    return {"loss": loss_sum.item() / count, "acc": 100.0 * correct.item() / count}
+            logits = model(x)[:keep]
+        loss_sum += F.cross_entropy(logits.float(), y[:keep], reduction="sum")
+        correct += (logits.argmax(1) == y[:keep]).sum()
+        count += keep
+    totals = distributed.sum_over_processes(
+        torch.stack([loss_sum, correct.double(), torch.tensor(float(count), device=device)])
+    )
+    loss_total, correct_total, count_total = totals.tolist()
+    return {"loss": loss_total / count_total, "acc": 100.0 * correct_total / count_total}
+
+
+class _Progress:
+    """Running loss and accuracy on the progress bar without stalling the GPU: every ``every``
+    steps the totals are copied to the host asynchronously, and the bar shows the previous copy."""
+
+    def __init__(self, bar: tqdm, every: int = 20) -> None:
+        self.bar, self.every = bar, every
+        self.pending: tuple[torch.Tensor, torch.cuda.Event | None, int] | None = None
+
+    def update(self, step: int, loss_sum: torch.Tensor, correct: torch.Tensor, seen: int) -> None:
+        if self.bar.disable or step % self.every:
+            return
+        if self.pending is not None:
+            values, copied, count = self.pending
+            if copied is not None:
+                copied.synchronize()  # long done: it was queued `every` steps ago
+            loss, right = values.tolist()
+            self.bar.set_postfix(loss=f"{loss / count:.3f}", acc=f"{100 * right / count:.1f}")
+        values = torch.stack([loss_sum, correct.float()]).to("cpu", non_blocking=True)
+        copied = torch.cuda.Event() if loss_sum.is_cuda else None
+        if copied is not None:
+            copied.record()
+        self.pending = (values, copied, seen)
 
 
 def _write_metrics(path: Path, rows: list[dict[str, Any]]) -> None:
@@ -170,9 +257,38 @@ def _check_resumable(cfg: TrainConfig, meta: dict[str, Any], stem: Path) -> None
         )
 
 
+def local_batch_size(batch_size: int, world_size: int) -> int:
+    """Each process's share of the global ``batch_size``."""
+    if batch_size % world_size:
+        raise ValueError(
+            f"--batch-size is the global batch and must be a multiple of the {world_size} "
+            f"processes, got {batch_size}"
+        )
+    return batch_size // world_size
+
+
 def train(cfg: TrainConfig, restart: bool = False, quiet: bool = False) -> dict[str, Any]:
-    """Train (or resume) the run described by ``cfg``; returns the final metrics."""
-    device = resolve_device(cfg.device)
+    """Train (or resume) the run described by ``cfg``; returns the final metrics.
+
+    Under torchrun every process calls this with the same ``cfg``; rank 0 alone prints and writes.
+    """
+    process, device = distributed.setup(resolve_device(cfg.device))
+    try:
+        return _train(cfg, process, device, restart, quiet or not process.is_main)
+    finally:
+        distributed.teardown(process)
+
+
+def _train(
+    cfg: TrainConfig,
+    process: distributed.Process,
+    device: torch.device,
+    restart: bool,
+    quiet: bool,
+) -> dict[str, Any]:
+    batch_size = local_batch_size(cfg.batch_size, process.world_size)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed shapes: pick the fastest convolutions once
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
@@ -190,17 +306,21 @@ def train(cfg: TrainConfig, restart: bool = False, quiet: bool = False) -> dict[
         input_size=train_set.input_size,
         surrogate=cfg.surrogate,
         **cfg.model_options,
-    ).to(device)
+    )
+    model = prepare_model(model, device)
     optimizer = build_optimizer(model, cfg)
+    share = {"rank": process.rank, "world_size": process.world_size}
     train_loader = make_loader(
         train_set,
-        cfg.batch_size,
+        batch_size,
         shuffle=True,
         augment=cfg.augment,
         seed=cfg.seed,
         cutout=cfg.cutout,
+        **share,
     )
-    test_loader = make_loader(test_set, max(cfg.batch_size, 256), shuffle=False, augment=False)
+    test_loader = make_loader(test_set, max(batch_size, 256), shuffle=False, augment=False, **share)
+    test_samples = len(range(process.rank, len(test_set), process.world_size))
 
     last = out / "last"
     start_epoch, best_acc = 0, -1.0
@@ -215,6 +335,7 @@ def train(cfg: TrainConfig, restart: bool = False, quiet: bool = False) -> dict[
                 f"resuming {last} after epoch {start_epoch} (test accuracy {meta['test_acc']:.2f}%)"
             )
     rows = _read_metrics(out / "metrics.csv", start_epoch)
+    step_model = _step_model(model, device, process, cfg.compile)
 
     steps_per_epoch = len(train_loader)
     total_steps = cfg.epochs * steps_per_epoch
@@ -229,31 +350,28 @@ def train(cfg: TrainConfig, restart: bool = False, quiet: bool = False) -> dict[
         bar = tqdm(
             train_loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=quiet, dynamic_ncols=True
         )
+        progress = _Progress(bar)
         for i, (x, y) in enumerate(bar):
             lr = cosine_lr(cfg.lr, epoch * steps_per_epoch + i, total_steps)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            x, y = x.to(device, non_blocking=True), y.to(device)
-            with _autocast(device):
-                logits = model(x)
-            loss = F.cross_entropy(logits.float(), y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            loss_sum += loss.detach() * y.numel()
+            x, y = to_device(x, y, device)
+            loss, logits = train_step(step_model, optimizer, x, y)
+            loss_sum += loss * y.numel()
             correct += (logits.argmax(1) == y).sum()
             seen += y.numel()
-            if i % 20 == 0:
-                bar.set_postfix(
-                    loss=f"{loss_sum.item() / seen:.3f}", acc=f"{100 * correct.item() / seen:.1f}"
-                )
+            progress.update(i, loss_sum, correct, seen)
+        totals = torch.stack(
+            [loss_sum.double(), correct.double(), loss_sum.new_tensor(seen).double()]
+        )
+        train_loss, train_correct, train_seen = distributed.sum_over_processes(totals).tolist()
         train_seconds = time.perf_counter() - t0
-        test = evaluate(model, test_loader, device, desc="test")
+        test = evaluate(model, test_loader, device, "test", test_samples, quiet)
         best_acc = max(best_acc, test["acc"])
         result = {
             "epoch": epoch + 1,
-            "train_loss": loss_sum.item() / seen,
-            "train_acc": 100.0 * correct.item() / seen,
+            "train_loss": train_loss / train_seen,
+            "train_acc": 100.0 * train_correct / train_seen,
             "test_loss": test["loss"],
             "test_acc": test["acc"],
             "best_test_acc": best_acc,
@@ -261,6 +379,8 @@ def train(cfg: TrainConfig, restart: bool = False, quiet: bool = False) -> dict[
             "epoch_seconds": train_seconds,
         }
         rows.append(result)
+        if not process.is_main:
+            continue
         meta = {
             "dataset": {"name": cfg.dataset, "source": train_set.source},
             "epoch": epoch + 1,
@@ -268,6 +388,7 @@ def train(cfg: TrainConfig, restart: bool = False, quiet: bool = False) -> dict[
             "best_test_acc": best_acc,
             "seed": cfg.seed,
             "device": str(device) if device.type != "cuda" else torch.cuda.get_device_name(device),
+            "processes": process.world_size,
             "train_config": asdict(cfg),
         }
         ckpt.save_checkpoint(last, model, meta, optimizer)
@@ -281,6 +402,26 @@ def train(cfg: TrainConfig, restart: bool = False, quiet: bool = False) -> dict[
                 f"acc {test['acc']:.2f}% | {train_seconds:.0f} s"
             )
     return result
+
+
+# torch 2.13 renamed DDP's broadcast_buffers (now deprecated) to forward_sync_buffers
+_NO_BUFFER_SYNC = (
+    {"forward_sync_buffers": False}
+    if "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters
+    else {"broadcast_buffers": False}
+)
+
+
+def _step_model(
+    model: nn.Module, device: torch.device, process: distributed.Process, compile_step: bool
+) -> nn.Module:
+    """What the training step calls: ``model``, under DistributedDataParallel with several
+    processes (buffers are not re-broadcast: synced BatchNorm keeps them equal), compiled on
+    request. Evaluation calls ``model`` itself."""
+    if process.world_size > 1:
+        device_ids = [device.index] if device.type == "cuda" else None
+        model = DistributedDataParallel(model, device_ids=device_ids, **_NO_BUFFER_SYNC)
+    return torch.compile(model) if compile_step else model
 
 
 def config_from_dict(values: dict[str, Any]) -> TrainConfig:

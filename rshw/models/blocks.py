@@ -13,6 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from rshw.distributed import gather_from_processes, world_size
 from rshw.neurons import LIF
 from rshw.realspike import RealSpike, check_granularity
 
@@ -36,13 +37,62 @@ def as_hw(input_size: int | Sequence[int]) -> tuple[int, int]:
     return (int(h), int(w))
 
 
+class SyncedBatchNorm(nn.BatchNorm2d):
+    """BatchNorm2d whose training statistics span every process of an active process group.
+
+    In data-parallel training each process holds a share of the batch; pooling the statistics
+    over the processes makes N processes normalise, and so train, as one process does on the
+    whole batch (torch's SyncBatchNorm does the same on GPUs only). Alone, it is BatchNorm2d.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or world_size() == 1:
+            return super().forward(x)
+        xf = x.to(torch.promote_types(x.dtype, torch.float32))  # bf16 in, statistics in fp32
+        mean, var, count = self._global_moments(xf)
+        self._update_running_stats(mean.detach(), var.detach(), count)
+        scale = self.weight * torch.rsqrt(var + self.eps)
+        y = (xf - mean.view(-1, 1, 1)) * scale.view(-1, 1, 1) + self.bias.view(-1, 1, 1)
+        return y.to(x.dtype)
+
+    def _global_moments(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Batch mean and biased variance per channel over every process, and the count.
+
+        Each process's own mean and variance (accurate, as torch computes them) are gathered and
+        combined exactly (Chan et al.): pooling raw sums of squares instead loses the variance to
+        cancellation in float32 whenever the mean is large against the spread.
+        """
+        var, mean = torch.var_mean(x, dim=(0, 2, 3), correction=0)
+        count = mean.new_full((1,), x.numel() / x.shape[1])
+        every = gather_from_processes(torch.cat([mean, var, count]).double())
+        means, variances, counts = every[:, : len(mean)], every[:, len(mean) : -1], every[:, -1:]
+        total = counts.sum()
+        pooled_mean = (counts * means).sum(0) / total
+        pooled_var = (counts * (variances + (means - pooled_mean).square())).sum(0) / total
+        return pooled_mean.to(x.dtype), pooled_var.to(x.dtype), total
+
+    @torch.no_grad()
+    def _update_running_stats(
+        self, mean: torch.Tensor, var: torch.Tensor, count: torch.Tensor
+    ) -> None:
+        """As BatchNorm2d does: exponential (or cumulative) average, unbiased variance."""
+        self.num_batches_tracked.add_(1)
+        momentum = self.momentum
+        if momentum is None:
+            momentum = 1.0 / float(self.num_batches_tracked)
+        unbiased = var * (count / (count - 1)).to(var.dtype)
+        self.running_mean.mul_(1 - momentum).add_(mean, alpha=momentum)
+        self.running_var.mul_(1 - momentum).add_(unbiased, alpha=momentum)
+
+
 class ConvBN(nn.Module):
-    """Conv2d (no bias) + BatchNorm2d over ``[T, B, C, H, W]``, BN pooled over T and B."""
+    """Conv2d (no bias) + BatchNorm2d over ``[T, B, C, H, W]``, BN pooled over T and B (and over
+    the processes of a data-parallel run, see :class:`SyncedBatchNorm`)."""
 
     def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, padding: int = 0):
         super().__init__()
         self.conv = nn.Conv2d(cin, cout, kernel, stride, padding, bias=False)
-        self.bn = nn.BatchNorm2d(cout)
+        self.bn = SyncedBatchNorm(cout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return merge_time(nn.Sequential(self.conv, self.bn), x)
