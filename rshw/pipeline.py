@@ -39,6 +39,14 @@ class Prepared:
         return "trained" if self.trained else "untrained"
 
 
+def untrained_note(model: str, variant: str, seed: int, calibrate: int, dataset: str) -> str:
+    """The one line that says a run uses an untrained stand-in."""
+    return (
+        f"no trained checkpoint for {model}/{variant}: using random weights (seed {seed}) "
+        f"with BatchNorm calibrated on {calibrate} {dataset} images -- UNTRAINED"
+    )
+
+
 def shipped_checkpoint(model: str, variant: str) -> Path | None:
     stem = SHIPPED / f"{model}-{variant}"
     return stem if exists(stem) else None
@@ -98,10 +106,7 @@ def prepare(
             input_size=calibration.input_size,
         )
         calibrate_batchnorm(net, calibration, calibrate, seed=seed)
-        say(
-            f"no trained checkpoint for {model}/{variant}: using random weights (seed {seed}) "
-            f"with BatchNorm calibrated on {calibrate} {calibration.name} images -- UNTRAINED"
-        )
+        say(untrained_note(model, variant, seed, calibrate, calibration.name))
         source = {
             "checkpoint": None,
             "seed": seed,

@@ -9,6 +9,7 @@ recomputes), so re-running after an interruption or a change of figures is quick
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
 import sys
@@ -24,7 +25,7 @@ import torch
 from tqdm import tqdm
 
 from rshw import runcache
-from rshw.checkpoint import git_revision
+from rshw.checkpoint import git_revision, read_metadata
 from rshw.data import load_dataset, make_loader
 from rshw.hardware import (
     DEFAULT_PRESETS,
@@ -36,11 +37,12 @@ from rshw.hardware import (
     simulate_keywords,
     split_options,
 )
-from rshw.pipeline import Prepared, prepare
+from rshw.pipeline import Prepared, prepare, shipped_checkpoint, untrained_note
 from rshw.realspike import check_granularity
 from rshw.trace import torch_lif_activity, trace
 from simulators.activity import Activity
 from simulators.files import atomic_write_text
+from simulators.ir import Graph
 from simulators.report import Report
 
 PACKAGES = ("torch", "numpy", "simpy", "pandas", "brian2", "nir", "seaborn")
@@ -126,10 +128,10 @@ def verify(prep: Prepared, activity: Activity, x: torch.Tensor) -> dict[str, Any
     }
 
 
-def _trace_cached(prep: Prepared, test, opts: SimulateOptions, say) -> tuple[Activity, str]:
-    name = runcache.key(
+def _trace_key(graph: Graph, test, opts: SimulateOptions) -> str:
+    return runcache.key(
         "trace",
-        graph=prep.graph.fingerprint(),
+        graph=graph.fingerprint(),
         dataset=test.source,
         split=test.split,
         images=opts.images,
@@ -137,12 +139,64 @@ def _trace_cached(prep: Prepared, test, opts: SimulateOptions, say) -> tuple[Act
         dtype="float64",
         code=runcache.code_hash("simulators.activity", "simulators.executor"),
     )
+
+
+def _trace_cached(prep: Prepared, test, opts: SimulateOptions, say) -> tuple[Activity, str]:
+    name = _trace_key(prep.graph, test, opts)
     folder = runcache.entry(name)
     if folder.is_dir() and not opts.force:
         say(f"trace: cached ({folder})")
         return Activity.load(folder), name
     activity, _ = trace(prep.graph, test, opts.images, folder, dtype=np.float64, seed=opts.seed)
     return activity, name
+
+
+def _prepared_key(opts: SimulateOptions, calibration) -> str:
+    """What determines the folded graph: the weights (checkpoint and its checksum, or the seed
+    and calibration data of an untrained stand-in) and the code that folds them."""
+    checkpoint = opts.ckpt or (
+        None if opts.model.endswith(".nir") else shipped_checkpoint(opts.model, opts.variant)
+    )
+    weights = read_metadata(checkpoint)["weights_sha256"] if checkpoint else None
+    if opts.model.endswith(".nir"):
+        weights = hashlib.sha256(Path(opts.model).read_bytes()).hexdigest()
+    return runcache.key(
+        "prepared",
+        model=opts.model,
+        variant=opts.variant,
+        checkpoint=str(checkpoint),
+        weights=weights,
+        calibration=calibration.source,
+        seed=opts.seed,
+        timesteps=opts.timesteps,
+        code=runcache.code_hash(
+            "rshw.models", "rshw.reparam", "rshw.calibrate", "rshw.pipeline", "simulators.ir"
+        ),
+    )
+
+
+def _cached_traced(opts: SimulateOptions, test, graph_file: Path, say) -> Traced | None:
+    """The folded graph, its trace and its verification from the cache, if all three exist."""
+    if opts.force or not graph_file.is_file():
+        return None
+    graph = Graph.load(graph_file)
+    trace_key = _trace_key(graph, test, opts)
+    check = runcache.entry(f"{trace_key}.verify.json")
+    if not (runcache.entry(trace_key).is_dir() and check.is_file()):
+        return None
+    source = graph.meta.get("source", {})
+    prep = Prepared(graph, None, source.get("trained"), source)
+    if prep.trained is False:
+        calibration = source["calibration"]
+        say(
+            untrained_note(
+                opts.model, opts.variant, opts.seed, calibration["samples"], calibration["dataset"]
+            )
+            + " (cached)"
+        )
+    say(f"graph, trace and verification: cached ({graph_file.parent})")
+    activity = Activity.load(runcache.entry(trace_key))
+    return Traced(prep, activity, trace_key, test, json.loads(check.read_text()), {})
 
 
 def report_for(
@@ -190,6 +244,11 @@ def prepare_traced(opts: SimulateOptions, say=print) -> Traced:
     test = load_dataset(opts.dataset, opts.data, "test", timesteps=opts.timesteps)
     calibration = load_dataset(opts.dataset, opts.data, "train", timesteps=opts.timesteps)
     timings["data_s"] = time.perf_counter() - t0
+    graph_file = runcache.entry(_prepared_key(opts, calibration)) / "graph.npz"
+    cached = _cached_traced(opts, test, graph_file, say)
+    if cached is not None:
+        cached.timings.update(timings)
+        return cached
     t0 = time.perf_counter()
     prep = prepare(
         opts.model,
@@ -204,6 +263,7 @@ def prepare_traced(opts: SimulateOptions, say=print) -> Traced:
     timings["reparam_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     activity, trace_key = _trace_cached(prep, test, opts, say)
+    prep.graph.save(graph_file)
     timings["trace_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     verification = verify(prep, activity, traced_inputs(test, opts.images, opts.seed))
@@ -212,6 +272,7 @@ def prepare_traced(opts: SimulateOptions, say=print) -> Traced:
         raise RuntimeError(
             f"the folded network differs from the trained one on the traced images: {verification}"
         )
+    atomic_write_text(runcache.entry(f"{trace_key}.verify.json"), json.dumps(verification))
     return Traced(prep, activity, trace_key, test, verification, timings)
 
 

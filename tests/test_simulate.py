@@ -42,7 +42,7 @@ def test_simulate_writes_report_figures_and_manifest(tmp_path, capsys):
 def test_cache_is_reused_and_invalidated(tmp_path, capsys):
     assert run(tmp_path) == 0
     assert run(tmp_path) == 0
-    assert "trace: cached" in capsys.readouterr().out
+    assert "graph, trace and verification: cached" in capsys.readouterr().out
     summary = pd.read_csv(tmp_path / "run" / "summary.csv")
     assert summary.cached.tolist() == [True]
     assert run(tmp_path, "--force") == 0
@@ -62,7 +62,7 @@ def test_cache_is_reused_and_invalidated(tmp_path, capsys):
     # another variant is another trace
     capsys.readouterr()
     assert run(tmp_path, "--variant", "element", out="element") == 0
-    assert "trace: cached" not in capsys.readouterr().out
+    assert "graph, trace and verification: cached" not in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
