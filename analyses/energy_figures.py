@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, NullFormatter
 
 from rshw import figures
 
@@ -50,31 +50,40 @@ def energy_breakdown(table: pd.DataFrame, out: Path) -> list[Path]:
     return figures.save(fig, out / "energy_breakdown")
 
 
-def latency_vs_area(table: pd.DataFrame, out: Path) -> list[Path]:
-    """Latency against area on the hardware with both: shared (filled) vs unshared (open)."""
-    part = table.dropna(subset=["latency_ms"])
-    fig, ax = figures.figure(1.0, 0.8)
-    markers = dict(zip(sorted(set(part.preset)), "os^Dv<>", strict=False))
-    for (preset, mapping, variant), g in part.groupby(["preset", "mapping", "variant"]):
-        area = g.area_mm2.fillna(np.nan)
-        ax.scatter(
-            area,
-            g.latency_ms,
-            marker=markers[preset],
-            s=22,
-            facecolors="none" if mapping == "unshared" else f"C{VARIANTS.index(variant)}",
-            edgecolors=f"C{VARIANTS.index(variant)}",
-            label=f"{preset} · {variant}",
+def latency_vs_cost(table: pd.DataFrame, out: Path) -> list[Path]:
+    """Shared (filled) vs unshared (open) kernels: latency against area on the CIM chips, and
+    against DRAM traffic per inference on the GPUs (a GPU's die does not grow with the model;
+    its memory traffic does)."""
+    panels = [("cim", "area_mm2", "area (mm²)"), ("gpu", "dram_bytes", "DRAM traffic (MB)")]
+    panels = [p for p in panels if p[1] in table and (table.hardware == p[0]).any()]
+    fig, axes = figures.figure(2.0, 0.4, ncols=len(panels), squeeze=False)
+    for ax, (hw, column, label) in zip(axes.flat, panels, strict=True):
+        part = table[(table.hardware == hw) & table.latency_ms.notna()]
+        markers = dict(zip(sorted(set(part.preset)), "os^Dv<>", strict=False))
+        scale = 1e-6 if column == "dram_bytes" else 1.0
+        for (preset, mapping, variant), g in part.groupby(["preset", "mapping", "variant"]):
+            color = f"C{VARIANTS.index(variant)}"
+            ax.scatter(
+                g[column] * scale,
+                g.latency_ms,
+                marker=markers[preset],
+                s=24,
+                facecolors="none" if mapping == "unshared" else color,
+                edgecolors=color,
+                label=f"{preset} · {variant}",
+            )
+        ax.set(
+            xscale="log",
+            yscale="log",
+            xlabel=label,
+            ylabel="latency per inference (ms)",
+            title=f"{hw.upper()}: shared (filled) vs unshared (open)",
         )
-    ax.set(
-        xscale="log",
-        yscale="log",
-        xlabel="area (mm²)",
-        ylabel="latency per inference (ms)",
-        title=f"{_label(table)}: shared (filled) vs unshared (open)",
-    )
-    ax.legend(fontsize=5, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-    return figures.save(fig, out / "latency_vs_area")
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.legend(fontsize=5, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    fig.suptitle(_label(table), fontsize=8)
+    return figures.save(fig, out / "latency_vs_cost")
 
 
 def per_layer(
@@ -101,7 +110,7 @@ def write_all(table: pd.DataFrame, out: Path, layers: dict[str, pd.DataFrame]) -
     """``layers``: per variant, a per-layer frame with ``firing_rate`` and ``sops`` columns."""
     paths = energy_breakdown(table, out)
     if table.latency_ms.notna().any():
-        paths += latency_vs_area(table, out)
+        paths += latency_vs_cost(table, out)
     rates = {v: f[f.firing_rate.notna()] for v, f in layers.items()}
     paths += per_layer(
         table, out, rates, "firing_rate", "firing_rates", "firing rate per LIF layer"
