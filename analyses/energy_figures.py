@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import seaborn as sns
 from matplotlib.ticker import MaxNLocator, NullFormatter
 
 from rshw import figures
@@ -23,6 +24,7 @@ def energy_breakdown(table: pd.DataFrame, out: Path) -> list[Path]:
     """Stacked energy components per variant, one panel (own linear scale) per preset."""
     targets = table[["hardware", "preset"]].drop_duplicates().to_records(index=False)
     components = [c for c in table.columns if c.startswith(PREFIX)]
+    palette = sns.color_palette("tab20" if len(components) <= 20 else "husl", len(components))
     cols = min(3, len(targets))
     rows = int(np.ceil(len(targets) / cols))
     fig, axes = figures.figure(2.0, 0.36 * rows, nrows=rows, ncols=cols, squeeze=False)
@@ -36,7 +38,7 @@ def energy_breakdown(table: pd.DataFrame, out: Path) -> list[Path]:
                     part.index,
                     values,
                     bottom=bottom,
-                    color=f"C{k % 10}",
+                    color=palette[k],
                     label=comp.removeprefix(PREFIX),
                 )
             bottom += values
