@@ -20,6 +20,11 @@ class ConfigError(ValueError):
     """A hardware config is malformed; the message names the key and what is allowed."""
 
 
+def unit_field(unit: str, **kw: Any) -> Any:
+    """A dataclass field that declares its unit; :func:`load_preset` checks presets against it."""
+    return dataclasses.field(metadata={"unit": unit}, **kw)
+
+
 def preset_names(folder: Path) -> list[str]:
     return sorted(p.stem for p in folder.glob("*.toml"))
 

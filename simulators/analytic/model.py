@@ -14,7 +14,7 @@ Two estimates are reported, clearly named:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ import numpy as np
 
 from simulators.activity import Activity
 from simulators.analytic.counts import count
-from simulators.config import ConfigError, load_preset, preset_path, require
+from simulators.config import ConfigError, load_preset, preset_path, require, unit_field
 from simulators.ir import Graph
 from simulators.report import Report
 
@@ -32,14 +32,14 @@ PRESETS = Path(__file__).parent / "presets"
 @dataclass(frozen=True)
 class EnergyTable:
     name: str
-    mac_pj: float = field(metadata={"unit": "pJ"})
-    add_pj: float = field(metadata={"unit": "pJ"})
-    mult_pj: float = field(metadata={"unit": "pJ"})
-    compare_pj: float = field(metadata={"unit": "pJ"})
-    weight_bits: int = field(metadata={"unit": "bit"})
-    membrane_bits: int = field(metadata={"unit": "bit"})
-    sram_kib: list[float] = field(metadata={"unit": "KiB"})
-    sram_pj_per_64bit: list[float] = field(metadata={"unit": "pJ"})
+    mac_pj: float = unit_field("pJ")
+    add_pj: float = unit_field("pJ")
+    mult_pj: float = unit_field("pJ")
+    compare_pj: float = unit_field("pJ")
+    weight_bits: int = unit_field("bit")
+    membrane_bits: int = unit_field("bit")
+    sram_kib: list[float] = unit_field("KiB")
+    sram_pj_per_64bit: list[float] = unit_field("pJ")
 
     def __post_init__(self) -> None:
         for key in ("mac_pj", "add_pj", "mult_pj", "compare_pj"):

@@ -9,11 +9,11 @@ latencies. Every key of a preset carries ``{value, unit, source}``.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from simulators.config import ConfigError, load_preset, preset_path, require
+from simulators.config import ConfigError, load_preset, preset_path, require, unit_field
 from simulators.config import preset_names as _preset_names
 
 PRESETS = Path(__file__).parent / "presets"
@@ -28,8 +28,7 @@ CHOICES = {
 }
 
 
-def _f(unit: str, **kw: Any) -> Any:
-    return field(metadata={"unit": unit}, **kw)
+_f = unit_field
 
 
 @dataclass(frozen=True)

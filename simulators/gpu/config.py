@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from simulators.config import ConfigError, load_preset, preset_path, require
+from simulators.config import ConfigError, load_preset, preset_path, require, unit_field
 from simulators.config import preset_names as _preset_names
 
 PRESETS = Path(__file__).parent / "presets"
@@ -32,8 +32,7 @@ MATH = {
 }
 
 
-def _field(unit: str) -> Any:
-    return field(metadata={"unit": unit})
+_field = unit_field
 
 
 @dataclass(frozen=True)
