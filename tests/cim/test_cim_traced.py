@@ -51,8 +51,10 @@ def test_resnet19_shared_is_fast_and_unshared_completes(tmp_path):
 
     graph, activity = traced(tmp_path, "resnet19", 1, realspike="element")
     with pytest.raises(MappingError, match=r"set chips >= (\d+)") as error:
-        simulate(graph, activity, "spikesim-rram-65nm")
+        simulate(graph, activity, load_config("spikesim-rram-65nm", {"chips": 1}))  # a budget
     chips = int(error.value.args[0].split("set chips >= ")[1].split()[0])
     unshared = simulate(graph, activity, load_config("spikesim-rram-65nm", {"chips": chips}))
+    spread = simulate(graph, activity, "spikesim-rram-65nm")  # the preset: as many as needed
+    assert spread.summary["chips"] == chips == unshared.summary["chips"]
     assert unshared.summary["crossbars"] > 100 * report.summary["crossbars"]
     assert unshared.summary["latency_cycles"] < report.summary["latency_cycles"]
