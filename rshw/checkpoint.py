@@ -246,3 +246,37 @@ def load_training_state(path: str | Path, optimizer: torch.optim.Optimizer) -> N
                 saved[key] = tuple(value)
     optimizer.load_state_dict(state)
     torch.set_rng_state(tensors["rng.torch"])
+
+
+RESERVED = (
+    "format",
+    "format_version",
+    "model",
+    "created",
+    "git_revision",
+    "torch_version",
+    "weights_dtype",
+    "weights_sha256",
+    "train_state",
+)
+"""Metadata keys :func:`save_checkpoint` writes itself."""
+
+
+def ship_checkpoint(source: str | Path, destination: str | Path) -> Path:
+    """Copy a trained checkpoint for distribution: fp16 weights, its metadata (with where it came
+    from) and, when the run folder has one, its ``metrics.csv`` as ``DEST.metrics.csv``. No
+    optimizer state. Returns the new checkpoint's stem."""
+    src = checkpoint_stem(source)
+    model, meta = load_checkpoint(src)
+    kept = {k: v for k, v in meta.items() if k not in RESERVED}
+    kept["shipped_from"] = {
+        "checkpoint": str(src),
+        "weights_sha256": meta["weights_sha256"],
+        "created": meta.get("created"),
+        "git_revision": meta.get("git_revision"),
+    }
+    stem = save_checkpoint(destination, model, kept, half=True)
+    metrics = src.parent / "metrics.csv"
+    if metrics.is_file():
+        atomic_write_bytes(stem.with_name(stem.name + ".metrics.csv"), metrics.read_bytes())
+    return stem

@@ -1,4 +1,4 @@
-"""The ``rshw`` command line: train, eval, info, reparam, trace, simulate, list."""
+"""The ``rshw`` command line: train, eval, info, reparam, trace, simulate, ship, list."""
 
 from __future__ import annotations
 
@@ -353,6 +353,31 @@ def _run_simulate(args) -> int:
     return 0
 
 
+def _add_ship(sub) -> None:
+    p = sub.add_parser(
+        "ship",
+        help="copy a trained checkpoint as fp16 into the package "
+        "(rshw/checkpoints/MODEL-VARIANT), where `rshw simulate` finds it",
+    )
+    p.add_argument("checkpoint", help="checkpoint path (STEM, STEM.json or STEM.safetensors)")
+    p.add_argument("--out", default=None, help="default: rshw/checkpoints/MODEL-VARIANT")
+
+
+def _run_ship(args) -> int:
+    from rshw.checkpoint import read_metadata, ship_checkpoint
+    from rshw.pipeline import SHIPPED
+
+    meta = read_metadata(args.checkpoint)
+    out = args.out or SHIPPED / f"{meta['model']['name']}-{meta['model']['realspike']}"
+    stem = ship_checkpoint(args.checkpoint, out)
+    size = stem.with_suffix(".safetensors").stat().st_size / 2**20
+    print(
+        f"wrote {stem}.safetensors ({size:.1f} MiB, fp16), {stem.name}.json"
+        f" (test accuracy {meta.get('test_acc')}, epoch {meta.get('epoch')})"
+    )
+    return 0
+
+
 def _run_list(_args) -> int:
     from rshw.data import list_datasets
     from rshw.models import list_models
@@ -376,6 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_reparam(sub)
     _add_trace(sub)
     _add_simulate(sub)
+    _add_ship(sub)
     sub.add_parser("list", help="list models, datasets, granularities and surrogates")
     return parser
 
@@ -387,6 +413,7 @@ COMMANDS = {
     "reparam": _run_reparam,
     "trace": _run_trace,
     "simulate": _run_simulate,
+    "ship": _run_ship,
     "list": _run_list,
 }
 

@@ -113,3 +113,23 @@ def test_optimizer_state_and_rng_round_trip(tmp_path):
     with pytest.raises(ckpt.CheckpointError, match="holds no training state"):
         ckpt.save_checkpoint(tmp_path / "inference", model, {})
         ckpt.load_training_state(tmp_path / "inference", fresh)
+
+
+def test_ship_copies_fp16_weights_metadata_and_log(tmp_path):
+    model = _model()
+    run = tmp_path / "run"
+    ckpt.save_checkpoint(
+        run / "best",
+        model,
+        {"epoch": 7, "test_acc": 93.1},
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+    )
+    (run / "metrics.csv").write_text("epoch,test_acc\n7,93.1\n")
+    stem = ckpt.ship_checkpoint(run / "best", tmp_path / "ship" / "scnn-channel")
+    shipped, meta = ckpt.load_checkpoint(stem)
+    assert meta["weights_dtype"] == "float16" and meta["test_acc"] == 93.1 and meta["epoch"] == 7
+    assert meta["shipped_from"]["checkpoint"].endswith("best") and "train_state" not in meta
+    assert (tmp_path / "ship" / "scnn-channel.metrics.csv").read_text().startswith("epoch")
+    torch.testing.assert_close(
+        shipped.encoder.conv.weight, model.encoder.conv.weight.half().float()
+    )

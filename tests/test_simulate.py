@@ -118,3 +118,40 @@ def test_hardware_options_reach_the_models(tmp_path, capsys):
     assert manifest["reports"]["analytic"]["config"]["energy_table"]["weight_bits"] == 8
     assert run(tmp_path, "--hw", "gpu", "--hw-option", "gpu.batchsize=4", out="bad") == 2
     assert "or a simulate option: batch, dtype" in capsys.readouterr().err
+
+
+def test_a_shipped_checkpoint_is_used_and_labelled_trained(tmp_path, capsys, monkeypatch):
+    import rshw.pipeline
+
+    monkeypatch.setattr(rshw.pipeline, "SHIPPED", tmp_path / "shipped")
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                "scnn",
+                "--dataset",
+                "cifar10-sample",
+                "-T",
+                "2",
+                "--epochs",
+                "1",
+                "--batch-size",
+                "100",
+                "--out",
+                str(tmp_path / "t"),
+                "--quiet",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
+    assert main(["ship", str(tmp_path / "t" / "best")]) == 0
+    assert (tmp_path / "shipped" / "scnn-channel.safetensors").is_file()
+    capsys.readouterr()
+    assert run(tmp_path, out="trained") == 0
+    assert "UNTRAINED" not in capsys.readouterr().out
+    manifest = json.loads((tmp_path / "trained" / "manifest.json").read_text())
+    assert manifest["weights"] == "trained" and manifest["verification"]["verified"]
+    assert manifest["graph"]["meta"]["source"]["checkpoint"].endswith("scnn-channel")
