@@ -24,3 +24,34 @@ def shared_data():
         return path
 
     return find
+
+
+@pytest.fixture
+def train_on_sample():
+    """``train_on_sample(out)``: `rshw train` of scnn on the embedded sample, 1 epoch, T=2;
+    returns the exit code."""
+    from rshw.cli import main
+
+    def run(out: Path) -> int:
+        return main(
+            [
+                "train",
+                "--model",
+                "scnn",
+                "--dataset",
+                "cifar10-sample",
+                "-T",
+                "2",
+                "--epochs",
+                "1",
+                "--batch-size",
+                "100",
+                "--out",
+                str(out),
+                "--quiet",
+                "--device",
+                "cpu",
+            ]
+        )
+
+    return run

@@ -120,33 +120,13 @@ def test_hardware_options_reach_the_models(tmp_path, capsys):
     assert "or a simulate option: batch, dtype" in capsys.readouterr().err
 
 
-def test_a_shipped_checkpoint_is_used_and_labelled_trained(tmp_path, capsys, monkeypatch):
+def test_a_shipped_checkpoint_is_used_and_labelled_trained(
+    tmp_path, capsys, monkeypatch, train_on_sample
+):
     import rshw.pipeline
 
     monkeypatch.setattr(rshw.pipeline, "SHIPPED", tmp_path / "shipped")
-    assert (
-        main(
-            [
-                "train",
-                "--model",
-                "scnn",
-                "--dataset",
-                "cifar10-sample",
-                "-T",
-                "2",
-                "--epochs",
-                "1",
-                "--batch-size",
-                "100",
-                "--out",
-                str(tmp_path / "t"),
-                "--quiet",
-                "--device",
-                "cpu",
-            ]
-        )
-        == 0
-    )
+    assert train_on_sample(tmp_path / "t") == 0
     assert main(["ship", str(tmp_path / "t" / "best")]) == 0
     assert (tmp_path / "shipped" / "scnn-channel.safetensors").is_file()
     capsys.readouterr()

@@ -101,31 +101,9 @@ def test_resume_refuses_other_settings(tmp_path):
     assert result["epoch"] == 1
 
 
-def test_cli_train_eval_info_list(tmp_path, capsys):
+def test_cli_train_eval_info_list(tmp_path, capsys, train_on_sample):
     out = tmp_path / "cli"
-    assert (
-        main(
-            [
-                "train",
-                "--model",
-                "scnn",
-                "--dataset",
-                "cifar10-sample",
-                "-T",
-                "2",
-                "--epochs",
-                "1",
-                "--batch-size",
-                "100",
-                "--out",
-                str(out),
-                "--quiet",
-                "--device",
-                "cpu",
-            ]
-        )
-        == 0
-    )
+    assert train_on_sample(out) == 0
     trained = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert trained["epoch"] == 1
     meta = ckpt.read_metadata(out / "best")
