@@ -20,12 +20,12 @@ if __package__ in (None, ""):
 
 import pandas as pd
 
-from rshw.tables import markdown
+from rshw.reporting.tables import markdown
 from simulators.files import atomic_write_text
 
 
 def row(path: str, evaluate_again: bool, dataset: str | None, data: str | None) -> dict:
-    from rshw.checkpoint import load_checkpoint, read_metadata
+    from rshw.training.checkpoint import load_checkpoint, read_metadata
 
     meta = read_metadata(path)
     out = {
@@ -41,7 +41,7 @@ def row(path: str, evaluate_again: bool, dataset: str | None, data: str | None) 
     }
     if evaluate_again:
         from rshw.data import load_dataset, make_loader
-        from rshw.train import evaluate, resolve_device
+        from rshw.training.train import evaluate, resolve_device
 
         device = resolve_device("auto")
         model, _ = load_checkpoint(path, map_location=str(device))

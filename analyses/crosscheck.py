@@ -25,7 +25,7 @@ if __package__ in (None, ""):
 import numpy as np
 import pandas as pd
 
-from rshw import figures as style
+from rshw.reporting import figures as style
 from simulators.files import atomic_write_text
 from simulators.ir import Graph
 from simulators.reference import brian2_network, crosscheck_graph
@@ -132,7 +132,7 @@ def plot(recorded: dict, table: pd.DataFrame, graph: Graph, label: str, out: Pat
 
 def main(argv: list[str] | None = None) -> int:
     from rshw.data import load_dataset, make_loader
-    from rshw.pipeline import prepare
+    from rshw.pipeline.prepare import prepare
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--model", default="resnet19", help="zoo model or a .nir file")

@@ -26,7 +26,7 @@ if __package__ in (None, ""):
 import pandas as pd
 
 from analyses import energy_figures
-from rshw.tables import markdown
+from rshw.reporting.tables import markdown
 from simulators.files import atomic_write_text
 
 COMPONENT_PREFIX = "energy_uj_"
@@ -34,8 +34,8 @@ COMPONENT_PREFIX = "energy_uj_"
 
 def variant_rows(traced, presets: list[tuple[str, str]], force: bool) -> list[dict]:
     """One row per hardware preset for a traced variant."""
-    from rshw.hardware import headline
-    from rshw.simulate import report_for
+    from rshw.pipeline.hardware import headline
+    from rshw.pipeline.simulate import report_for
     from simulators.summary import summarize
 
     prep, activity = traced.prep, traced.activity
@@ -81,7 +81,7 @@ def variant_rows(traced, presets: list[tuple[str, str]], force: bool) -> list[di
 
 def layer_table(traced) -> pd.DataFrame:
     """Per layer: firing rate (LIF layers) and exact SOPs per inference (weighted layers)."""
-    from rshw.simulate import report_for
+    from rshw.pipeline.simulate import report_for
 
     counts, _ = report_for("analytic", "horowitz-45nm-fp32", traced)
     sops = counts.frame[counts.frame.event == "sop"].groupby("layer", sort=False).events.sum()
@@ -121,8 +121,8 @@ def write_tables(table: pd.DataFrame, out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rshw.hardware import DEFAULT_PRESETS, check_preset
-    from rshw.simulate import SimulateOptions, prepare_traced
+    from rshw.pipeline.hardware import DEFAULT_PRESETS, check_preset
+    from rshw.pipeline.simulate import SimulateOptions, prepare_traced
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--model", default="resnet19")
@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _default_presets(hw: str, defaults: dict[str, str]) -> list[str]:
-    from rshw.hardware import preset_names
+    from rshw.pipeline.hardware import preset_names
 
     if hw == "gpu":
         return [n for n in ("h200", "orin") if n in preset_names("gpu")] or [defaults["gpu"]]

@@ -9,7 +9,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import MaxNLocator, NullFormatter
 
-from rshw import figures
+from rshw.reporting import figures
 
 PREFIX = "energy_uj_"
 VARIANTS = ("none", "layer", "channel", "element")

@@ -20,8 +20,8 @@ if __package__ in (None, ""):
 
 import pandas as pd
 
-from rshw import figures
-from rshw.tables import markdown
+from rshw.reporting import figures
+from rshw.reporting.tables import markdown
 from simulators.files import atomic_write_text
 
 
@@ -39,7 +39,7 @@ def layer_counts(traced) -> pd.DataFrame:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rshw.simulate import SimulateOptions, prepare_traced
+    from rshw.pipeline.simulate import SimulateOptions, prepare_traced
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--model", default="resnet19")

@@ -3,7 +3,7 @@
     python analyses/sweep.py GRID.toml [--out results/sweep/NAME] [--workers 2]
         [--scheduler tcp://HOST:8786] [--serial] [--force]
 
-Each point of the grid (see ``rshw/sweep.py`` for the file format, ``analyses/grids/`` for
+Each point of the grid (see ``rshw/pipeline/sweep.py`` for the file format, ``analyses/grids/`` for
 examples) is one task that simulates from the cached trace and returns a summary row. Rows are
 stored as they finish (``points/KEY.json``); run the same command again after an interruption
 and only the missing points are computed. Writes ``results.parquet``, ``results.csv`` and
@@ -27,13 +27,13 @@ import pandas as pd
 from tqdm import tqdm
 
 from analyses import sweep_figures
-from rshw.sweep import Point, load_grid, run_point, save_point
+from rshw.pipeline.sweep import Point, load_grid, run_point, save_point
 from simulators.files import atomic_write_text
 
 
 def prepare_inputs(grid, out: Path) -> dict[tuple[str, str], tuple[str, str]]:
     """Trace every (model, variant) once; the graph file and activity folder each point reads."""
-    from rshw.simulate import SimulateOptions, prepare_traced
+    from rshw.pipeline.simulate import SimulateOptions, prepare_traced
 
     inputs = {}
     for model in grid.models:

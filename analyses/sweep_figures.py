@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.ticker import NullFormatter
 
-from rshw import figures
-from rshw.sweep import pareto_mask
+from rshw.pipeline.sweep import pareto_mask
+from rshw.reporting import figures
 
 OBJECTIVES = {"energy_uj": "energy (µJ)", "latency_ms": "latency (ms)", "area_mm2": "area (mm²)"}
 

@@ -33,11 +33,11 @@ def build(realspike: str, dataset: str, folder: Path) -> tuple[Graph, Activity]:
     """ResNet19, BatchNorm calibrated on 256 training images, traced on one test image."""
     import torch
 
-    from rshw.calibrate import calibrate_batchnorm
     from rshw.data import load_dataset
     from rshw.models import create_model
-    from rshw.reparam import reparameterize
-    from rshw.trace import trace
+    from rshw.pipeline.reparam import reparameterize
+    from rshw.pipeline.trace import trace
+    from rshw.training.calibrate import calibrate_batchnorm
 
     torch.manual_seed(0)
     model = create_model("resnet19", realspike=realspike)

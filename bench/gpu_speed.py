@@ -21,11 +21,11 @@ import itertools
 import tempfile
 
 from bench.common import peak_rss_mb, timed, write_result
-from rshw.calibrate import calibrate_batchnorm
 from rshw.data import load_dataset
 from rshw.models import create_model
-from rshw.reparam import reparameterize
-from rshw.trace import trace
+from rshw.pipeline.reparam import reparameterize
+from rshw.pipeline.trace import trace
+from rshw.training.calibrate import calibrate_batchnorm
 from simulators.gpu import load_config, simulate
 from simulators.gpu.lowering import Settings, lower
 from simulators.gpu.roofline import roofline_cycles

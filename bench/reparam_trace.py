@@ -18,11 +18,11 @@ import numpy as np
 import torch
 
 from bench.common import peak_rss_mb, timed, write_result
-from rshw.calibrate import calibrate_batchnorm
 from rshw.data import load_dataset, make_loader
 from rshw.models import create_model
-from rshw.reparam import reparameterize
-from rshw.trace import torch_lif_activity, trace
+from rshw.pipeline.reparam import reparameterize
+from rshw.pipeline.trace import torch_lif_activity, trace
+from rshw.training.calibrate import calibrate_batchnorm
 from simulators import executor
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from analyses.sweep import prepare_inputs, sweep
 from bench.common import timed, write_result
-from rshw.sweep import load_grid
+from rshw.pipeline.sweep import load_grid
 
 DEFAULT_GRID = (
     Path(__file__).resolve().parents[1] / "analyses" / "grids" / "analytic-precision.toml"

@@ -6,7 +6,8 @@ same ResNet19, measured in one run on one device.
 
 Variants (``--variants``, comma-separated):
 
-- ``rshw``: the step ``rshw train`` runs (:func:`rshw.train.train_step`): the fused LIF on CUDA,
+- ``rshw``: the step ``rshw train`` runs (:func:`rshw.training.train.train_step`): the fused LIF
+  on CUDA,
   channels-last, bf16 autocast (CUDA only), SGD with momentum;
 - ``rshw-compiled``: the same with the whole model under ``torch.compile``
   (``TrainConfig.compile``);
@@ -43,11 +44,11 @@ import torch
 from torch import nn
 
 from bench.common import peak_rss_mb, write_result
-from rshw.checkpoint import git_revision
 from rshw.models import create_model
 from rshw.models.blocks import SpikeAct
-from rshw.neurons import LIF, LIF_BACKEND_ENV, lif_backend
-from rshw.train import TrainConfig, build_optimizer, prepare_model, to_device, train_step
+from rshw.training.checkpoint import git_revision
+from rshw.training.neurons import LIF, LIF_BACKEND_ENV, lif_backend
+from rshw.training.train import TrainConfig, build_optimizer, prepare_model, to_device, train_step
 
 VARIANTS = ("rshw", "rshw-compiled", "spikingjelly")
 BRING_SPIKINGJELLY = (

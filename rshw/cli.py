@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import fields
 
-from rshw.realspike import GRANULARITIES
+from rshw.training.realspike import GRANULARITIES
 
 
 def _parse_value(text: str):
@@ -30,7 +30,7 @@ def _model_options(pairs: Sequence[str]) -> dict:
 
 
 def _add_train(sub) -> None:
-    from rshw.train import OPTIMIZERS, TrainConfig
+    from rshw.training.train import OPTIMIZERS, TrainConfig
 
     d = {f.name: f.default for f in fields(TrainConfig) if f.name != "model_options"}
     p = sub.add_parser("train", help="train a zoo model (resumes from OUT/last when present)")
@@ -70,7 +70,7 @@ def _add_train(sub) -> None:
 
 def _run_train(args) -> int:
     from rshw.models import model_defaults
-    from rshw.train import TrainConfig, train
+    from rshw.training.train import TrainConfig, train
 
     model_defaults(args.model)  # an unknown model fails here, before any data is read
 
@@ -115,9 +115,9 @@ def _add_eval(sub) -> None:
 
 
 def _run_eval(args) -> int:
-    from rshw.checkpoint import load_checkpoint
     from rshw.data import load_dataset, make_loader
-    from rshw.train import evaluate, resolve_device
+    from rshw.training.checkpoint import load_checkpoint
+    from rshw.training.train import evaluate, resolve_device
 
     device = resolve_device(args.device)
     model, meta = load_checkpoint(args.checkpoint, map_location=str(device))
@@ -178,11 +178,11 @@ def _run_reparam(args) -> int:
     import numpy as np
     import torch
 
-    from rshw.calibrate import calibrate_batchnorm
-    from rshw.checkpoint import load_checkpoint
     from rshw.data import load_dataset
     from rshw.models import create_model
-    from rshw.reparam import reparameterize
+    from rshw.pipeline.reparam import reparameterize
+    from rshw.training.calibrate import calibrate_batchnorm
+    from rshw.training.checkpoint import load_checkpoint
     from simulators.summary import summarize
 
     if args.checkpoint:
@@ -261,7 +261,7 @@ def _add_trace(sub) -> None:
 
 def _run_trace(args) -> int:
     from rshw.data import load_dataset
-    from rshw.trace import trace
+    from rshw.pipeline.trace import trace
     from simulators.ir import Graph
 
     graph = Graph.load(args.graph)
@@ -278,7 +278,7 @@ def _run_trace(args) -> int:
 
 
 def _add_simulate(sub) -> None:
-    from rshw.hardware import DEFAULT_PRESETS, HARDWARE
+    from rshw.pipeline.hardware import DEFAULT_PRESETS, HARDWARE
 
     p = sub.add_parser("simulate", help="reparam, trace, verify and run the hardware models")
     p.add_argument("--model", default="resnet19", help="zoo model or a .nir file")
@@ -319,8 +319,8 @@ def _hw_options(pairs) -> dict:
 def _run_simulate(args) -> int:
     import pandas as pd
 
-    from rshw.hardware import HARDWARE
-    from rshw.simulate import SimulateOptions, simulate_run
+    from rshw.pipeline.hardware import HARDWARE
+    from rshw.pipeline.simulate import SimulateOptions, simulate_run
 
     opts = SimulateOptions(
         model=args.model,
@@ -364,8 +364,8 @@ def _add_ship(sub) -> None:
 
 
 def _run_ship(args) -> int:
-    from rshw.checkpoint import read_metadata, ship_checkpoint
-    from rshw.pipeline import SHIPPED
+    from rshw.pipeline.prepare import SHIPPED
+    from rshw.training.checkpoint import read_metadata, ship_checkpoint
 
     meta = read_metadata(args.checkpoint)
     out = args.out or SHIPPED / f"{meta['model']['name']}-{meta['model']['realspike']}"
@@ -381,7 +381,7 @@ def _run_ship(args) -> int:
 def _run_list(_args) -> int:
     from rshw.data import list_datasets
     from rshw.models import list_models
-    from rshw.neurons import SURROGATES
+    from rshw.training.neurons import SURROGATES
 
     print("models:        " + ", ".join(list_models()))
     print("datasets:      " + ", ".join(list_datasets()))
@@ -419,7 +419,7 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from rshw.checkpoint import CheckpointError
+    from rshw.training.checkpoint import CheckpointError
 
     args = build_parser().parse_args(argv)
     try:

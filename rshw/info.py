@@ -8,7 +8,7 @@ import pandas as pd
 from torch import nn
 
 from rshw.models import create_model
-from rshw.realspike import GRANULARITIES, realspike_parameters
+from rshw.training.realspike import GRANULARITIES, realspike_parameters
 
 
 def parameter_counts(name: str, realspike: str, **options: Any) -> dict[str, Any]:

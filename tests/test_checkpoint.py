@@ -3,8 +3,8 @@ import json
 import pytest
 import torch
 
-from rshw import checkpoint as ckpt
 from rshw.models import create_model
+from rshw.training import checkpoint as ckpt
 
 
 def _model(realspike="channel", seed=0):

@@ -13,9 +13,9 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from test_train import _train_one_epoch_then_stop
 
-from rshw import checkpoint as ckpt
 from rshw.models.blocks import SyncedBatchNorm
-from rshw.train import TrainConfig, local_batch_size, train
+from rshw.training import checkpoint as ckpt
+from rshw.training.train import TrainConfig, local_batch_size, train
 
 GLOBAL_BATCH = 50
 

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from rshw.neurons import LIF, SURROGATES, lif_multistep, surrogate_spike
+from rshw.training.neurons import LIF, SURROGATES, lif_multistep, surrogate_spike
 from simulators.lif import lif_run
 
 

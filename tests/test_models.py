@@ -3,7 +3,7 @@ import torch
 
 from rshw.models import create_model, list_models, model_defaults
 from rshw.models.blocks import ConvBN
-from rshw.realspike import GRANULARITIES
+from rshw.training.realspike import GRANULARITIES
 
 # small inputs keep every model fast; the ImageNet ResNets and VGG16 accept 32×32
 SMALL = {"resnet18": {"input_size": 32}, "resnet34": {"input_size": 32}}

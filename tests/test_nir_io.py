@@ -6,9 +6,9 @@ import nir
 import numpy as np
 import pytest
 
-from rshw.calibrate import randomize_for_checks as randomize
 from rshw.models import create_model
-from rshw.reparam import reparameterize
+from rshw.pipeline.reparam import reparameterize
+from rshw.training.calibrate import randomize_for_checks as randomize
 from simulators import executor
 from simulators.ir import Graph, GraphError
 from simulators.nir_io import from_nir, read_nir, to_nir, write_nir

@@ -7,7 +7,7 @@ import torch
 from rshw.cli import main
 from rshw.data import load_dataset
 from rshw.models import create_model
-from rshw.trace import trace
+from rshw.pipeline.trace import trace
 from simulators import analytic, executor
 from simulators.activity import Activity
 from simulators.ir import Graph
@@ -52,8 +52,8 @@ def test_reparam_trace_analytic(tmp_path, capsys, granularity):
 
 def test_trace_records_exactly_what_the_executor_computes(tmp_path):
     torch.manual_seed(0)
-    from rshw.calibrate import calibrate_batchnorm
-    from rshw.reparam import reparameterize
+    from rshw.pipeline.reparam import reparameterize
+    from rshw.training.calibrate import calibrate_batchnorm
 
     ds = load_dataset("cifar10-sample", split="test")
     model = create_model("scnn", realspike="layer", timesteps=3, in_channels=3, input_size=32)

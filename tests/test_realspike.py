@@ -2,8 +2,8 @@ import pytest
 import torch
 
 from rshw.models import create_model
-from rshw.realspike import GRANULARITIES, RealSpike, realspike_parameters
-from rshw.train import TrainConfig, build_optimizer
+from rshw.training.realspike import GRANULARITIES, RealSpike, realspike_parameters
+from rshw.training.train import TrainConfig, build_optimizer
 
 
 @pytest.mark.parametrize(

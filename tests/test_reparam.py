@@ -7,12 +7,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from rshw.calibrate import randomize_for_checks as randomize
 from rshw.models import create_model
 from rshw.models.blocks import AvgPool, BasicBlock, ConvBN, Flatten, SpikeAct, SpikingNet
-from rshw.realspike import GRANULARITIES
-from rshw.reparam import reparameterize
-from rshw.trace import torch_lif_activity
+from rshw.pipeline.reparam import reparameterize
+from rshw.pipeline.trace import torch_lif_activity
+from rshw.training.calibrate import randomize_for_checks as randomize
+from rshw.training.realspike import GRANULARITIES
 from simulators import executor
 from simulators.ir import materialize_local
 

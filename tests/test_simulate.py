@@ -86,9 +86,9 @@ def test_unknown_variant_is_rejected_by_the_parser(tmp_path, capsys):
 
 
 def test_simulating_an_imported_nir_graph(tmp_path, capsys):
-    from rshw.calibrate import randomize_for_checks
     from rshw.models import create_model
-    from rshw.reparam import reparameterize
+    from rshw.pipeline.reparam import reparameterize
+    from rshw.training.calibrate import randomize_for_checks
     from simulators.nir_io import write_nir
 
     model = randomize_for_checks(create_model("scnn", in_channels=3, input_size=32, timesteps=2))
@@ -123,9 +123,9 @@ def test_hardware_options_reach_the_models(tmp_path, capsys):
 def test_a_shipped_checkpoint_is_used_and_labelled_trained(
     tmp_path, capsys, monkeypatch, train_on_sample
 ):
-    import rshw.pipeline
+    import rshw.pipeline.prepare
 
-    monkeypatch.setattr(rshw.pipeline, "SHIPPED", tmp_path / "shipped")
+    monkeypatch.setattr(rshw.pipeline.prepare, "SHIPPED", tmp_path / "shipped")
     assert train_on_sample(tmp_path / "t") == 0
     assert main(["ship", str(tmp_path / "t" / "best")]) == 0
     assert (tmp_path / "shipped" / "scnn-channel.safetensors").is_file()

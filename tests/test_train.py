@@ -3,11 +3,11 @@ import json
 import pytest
 import torch
 
-from rshw import checkpoint as ckpt
 from rshw.cli import main
 from rshw.data import load_dataset, make_loader
 from rshw.models import create_model
-from rshw.train import TrainConfig, cosine_lr, evaluate, train
+from rshw.training import checkpoint as ckpt
+from rshw.training.train import TrainConfig, cosine_lr, evaluate, train
 
 
 def _sample_config(tmp_path, **kw):
@@ -74,7 +74,7 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path, monkeyp
 
 def _train_one_epoch_then_stop(cfg: TrainConfig, monkeypatch) -> None:
     """Run the 2-epoch schedule but interrupt it right after the first epoch's checkpoint."""
-    import rshw.train as train_module
+    import rshw.training.train as train_module
 
     real_write = train_module._write_metrics
 

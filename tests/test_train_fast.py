@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import torch
 
-import rshw.neurons as neurons
-from rshw.neurons import LIF_BACKEND_ENV, SURROGATES, lif_backend, lif_multistep
-from rshw.train import TrainConfig, train
+import rshw.training.neurons as neurons
+from rshw.training.neurons import LIF_BACKEND_ENV, SURROGATES, lif_backend, lif_multistep
+from rshw.training.train import TrainConfig, train
 
 ROOT = Path(__file__).resolve().parents[1]
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

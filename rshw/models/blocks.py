@@ -13,9 +13,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from rshw.distributed import gather_from_processes, world_size
-from rshw.neurons import LIF
-from rshw.realspike import RealSpike, check_granularity
+from rshw.training.distributed import gather_from_processes, world_size
+from rshw.training.neurons import LIF
+from rshw.training.realspike import RealSpike, check_granularity
 
 
 def merge_time(module: nn.Module, x: torch.Tensor) -> torch.Tensor:

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from analyses.sweep import sweep
-from rshw.sweep import GridError, load_grid, pareto_mask
+from rshw.pipeline.sweep import GridError, load_grid, pareto_mask
 
 ROOT = Path(__file__).resolve().parents[2]
 GRID = """

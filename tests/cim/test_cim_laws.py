@@ -138,9 +138,9 @@ def test_report_rows_and_summary(tmp_path):
 
 def zoo_graph(name: str, realspike: str = "channel") -> Graph:
     torch = pytest.importorskip("torch")
-    from rshw.calibrate import randomize_for_checks
     from rshw.models import create_model
-    from rshw.reparam import reparameterize
+    from rshw.pipeline.reparam import reparameterize
+    from rshw.training.calibrate import randomize_for_checks
 
     torch.manual_seed(0)
     model = create_model(name, realspike=realspike)

@@ -9,11 +9,11 @@ import pytest
 from simulators.cim import MappingError, load_config, simulate
 
 torch = pytest.importorskip("torch")
-from rshw.calibrate import calibrate_batchnorm  # noqa: E402
 from rshw.data import load_dataset  # noqa: E402
 from rshw.models import create_model  # noqa: E402
-from rshw.reparam import reparameterize  # noqa: E402
-from rshw.trace import trace  # noqa: E402
+from rshw.pipeline.reparam import reparameterize  # noqa: E402
+from rshw.pipeline.trace import trace  # noqa: E402
+from rshw.training.calibrate import calibrate_batchnorm  # noqa: E402
 
 
 def traced(tmp_path, name, samples, **kw):

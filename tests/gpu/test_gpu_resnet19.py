@@ -11,11 +11,11 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def networks(tmp_path_factory):
-    from rshw.calibrate import calibrate_batchnorm
     from rshw.data import load_dataset
     from rshw.models import create_model
-    from rshw.reparam import reparameterize
-    from rshw.trace import trace
+    from rshw.pipeline.reparam import reparameterize
+    from rshw.pipeline.trace import trace
+    from rshw.training.calibrate import calibrate_batchnorm
 
     out = {}
     for realspike in ("channel", "element"):

@@ -52,9 +52,9 @@ def test_continuous_time_view_samples_to_the_discrete_model():
 
 
 def scnn_graph():
-    from rshw.calibrate import randomize_for_checks
     from rshw.models import create_model
-    from rshw.reparam import reparameterize
+    from rshw.pipeline.reparam import reparameterize
+    from rshw.training.calibrate import randomize_for_checks
 
     model = randomize_for_checks(create_model("scnn", realspike="element", timesteps=3), seed=4)
     return reparameterize(model, np.float64)

@@ -87,7 +87,7 @@ def torch_lif_activity(
     """Run a torch zoo model and record, per LIF module (by name), its spikes and its membrane
     potentials before reset ``[T, B, ...]``, plus the logits: what other simulators (the IR,
     Brian2) are compared against."""
-    from rshw.neurons import LIF, lif_multistep
+    from rshw.training.neurons import LIF, lif_multistep
 
     spikes: dict[str, np.ndarray] = {}
     potentials: dict[str, np.ndarray] = {}

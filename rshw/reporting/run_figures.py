@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rshw import figures
+from rshw.reporting import figures
 from simulators.activity import Activity
 from simulators.report import Report
 

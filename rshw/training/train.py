@@ -6,9 +6,10 @@ accuracy improved, and ``metrics.csv``. Re-running the same command resumes from
 
 Under ``torchrun`` every process runs the same command on its share of each batch
 (DistributedDataParallel, BatchNorm statistics pooled over the processes, see
-:mod:`rshw.distributed`); ``batch_size`` is the global batch, so N processes train as one does.
+:mod:`rshw.training.distributed`); ``batch_size`` is the global batch, so N processes train as
+one does.
 On CUDA the step runs under bf16 autocast with channels-last activations, the fused LIF
-(:mod:`rshw.neurons`), batches copied from pinned memory without blocking, and no host
+(:mod:`rshw.training.neurons`), batches copied from pinned memory without blocking, and no host
 synchronisation inside an epoch.
 """
 
@@ -30,11 +31,11 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from rshw import checkpoint as ckpt
-from rshw import distributed
 from rshw.data import load_dataset, make_loader
 from rshw.models import create_model
-from rshw.realspike import realspike_parameters
+from rshw.training import checkpoint as ckpt
+from rshw.training import distributed
+from rshw.training.realspike import realspike_parameters
 from simulators.files import atomic_write_text
 
 OPTIMIZERS = ("sgd", "adamw")

@@ -33,7 +33,14 @@ from typing import Any
 import numpy as np
 import tomllib
 
-from rshw.hardware import HARDWARE, check_preset, headline, load_config, module, split_options
+from rshw.pipeline.hardware import (
+    HARDWARE,
+    check_preset,
+    headline,
+    load_config,
+    module,
+    split_options,
+)
 from simulators.files import atomic_write_text
 
 TIMING_KEYS = {"sim_wall_s", "simpy_events_per_s"}

@@ -24,10 +24,9 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from rshw import runcache
-from rshw.checkpoint import git_revision, read_metadata
 from rshw.data import load_dataset, make_loader
-from rshw.hardware import (
+from rshw.pipeline import runcache
+from rshw.pipeline.hardware import (
     DEFAULT_PRESETS,
     HARDWARE,
     check_preset,
@@ -37,9 +36,10 @@ from rshw.hardware import (
     simulate_keywords,
     split_options,
 )
-from rshw.pipeline import Prepared, prepare, shipped_checkpoint, untrained_note
-from rshw.realspike import check_granularity
-from rshw.trace import torch_lif_activity, trace
+from rshw.pipeline.prepare import Prepared, prepare, shipped_checkpoint, untrained_note
+from rshw.pipeline.trace import torch_lif_activity, trace
+from rshw.training.checkpoint import git_revision, read_metadata
+from rshw.training.realspike import check_granularity
 from simulators.activity import Activity
 from simulators.files import atomic_write_text
 from simulators.ir import Graph
@@ -170,7 +170,11 @@ def _prepared_key(opts: SimulateOptions, calibration) -> str:
         seed=opts.seed,
         timesteps=opts.timesteps,
         code=runcache.code_hash(
-            "rshw.models", "rshw.reparam", "rshw.calibrate", "rshw.pipeline", "simulators.ir"
+            "rshw.models",
+            "rshw.pipeline.reparam",
+            "rshw.training.calibrate",
+            "rshw.pipeline.prepare",
+            "simulators.ir",
         ),
     )
 
@@ -307,7 +311,7 @@ def simulate_run(opts: SimulateOptions, say=print) -> dict[str, Any]:
     summary.insert(0, "variant", opts.variant)
     summary.insert(0, "model", Path(opts.model).stem)
     atomic_write_text(folder / "summary.csv", summary.to_csv(index=False))
-    from rshw.run_figures import write_run_figures
+    from rshw.reporting.run_figures import write_run_figures
 
     figures = write_run_figures(folder, reports, activity, prep, opts)
     timings["total_s"] = time.perf_counter() - started

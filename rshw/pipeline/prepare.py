@@ -10,15 +10,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from rshw.calibrate import calibrate_batchnorm
-from rshw.checkpoint import exists, load_checkpoint
 from rshw.data import ArrayDataset
 from rshw.models import create_model, list_models
-from rshw.realspike import check_granularity
-from rshw.reparam import reparameterize
+from rshw.pipeline.reparam import reparameterize
+from rshw.training.calibrate import calibrate_batchnorm
+from rshw.training.checkpoint import exists, load_checkpoint
+from rshw.training.realspike import check_granularity
 from simulators.ir import Graph
 
-SHIPPED = Path(__file__).parent / "checkpoints"
+SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints"
 """Trained checkpoints shipped with the package: ``<model>-<variant>.safetensors`` + ``.json``."""
 
 

@@ -60,7 +60,7 @@ def _sha256(path: Path) -> str:
 
 def git_revision() -> str | None:
     """The repository's commit (with ``-dirty`` for local changes), or None outside a checkout."""
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     try:
         rev = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5

@@ -43,7 +43,7 @@ def randomize_for_checks(model: nn.Module, seed: int = 0, samples: int = 4) -> n
     For equivalence checks (folding, NIR, Brian2): BN statistics are first calibrated on random
     inputs, then perturbed, so that spikes are neither absent nor everywhere.
     """
-    from rshw.realspike import realspike_parameters
+    from rshw.training.realspike import realspike_parameters
 
     g = torch.Generator().manual_seed(seed)
     for a in realspike_parameters(model):

@@ -1,0 +1,1 @@
+"""Figures and tables: one style for every figure, run figures, Markdown/LaTeX tables."""

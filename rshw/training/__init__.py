@@ -1,0 +1,1 @@
+"""Training: LIF neurons and surrogates, Real Spike, the training loop, checkpoints, DDP."""
