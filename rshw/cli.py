@@ -30,7 +30,7 @@ def _model_options(pairs: Sequence[str]) -> dict:
 
 
 def _add_train(sub) -> None:
-    from rshw.training.train import OPTIMIZERS, TrainConfig
+    from rshw.training.train import OPTIMIZERS, PRECISIONS, TrainConfig
 
     d = {f.name: f.default for f in fields(TrainConfig) if f.name != "model_options"}
     p = sub.add_parser("train", help="train a zoo model (resumes from OUT/last when present)")
@@ -65,6 +65,20 @@ def _add_train(sub) -> None:
         action="store_true",
         help="torch.compile the whole training step (GPUs; slow first steps)",
     )
+    p.add_argument(
+        "--precision",
+        default=d["precision"],
+        choices=PRECISIONS,
+        help="training-step arithmetic: auto = bf16 where the CPU/GPU has it natively, else fp32 "
+        "(evaluation is always fp32)",
+    )
+    p.add_argument(
+        "--val-size",
+        type=int,
+        default=None,
+        help="samples held out of the training split to choose `best` "
+        "(default: 5000 for CIFAR/MNIST, else 10%%)",
+    )
     p.add_argument("--quiet", action="store_true")
 
 
@@ -95,6 +109,8 @@ def _run_train(args) -> int:
         out=args.out or f"runs/{args.model}-{args.dataset}-{args.realspike}",
         device=args.device,
         compile=args.compile,
+        precision=args.precision,
+        val_size=args.val_size,
     )
     result = train(cfg, restart=args.restart, quiet=args.quiet)
     if os.environ.get("RANK", "0") == "0":  # under torchrun, one line from rank 0
@@ -109,7 +125,12 @@ def _add_eval(sub) -> None:
     p.add_argument("checkpoint", help="checkpoint path (STEM, STEM.json or STEM.safetensors)")
     p.add_argument("--dataset", default=None, help="default: the checkpoint's dataset")
     p.add_argument("--data", default=None, help="dataset folder or file (default: searched)")
-    p.add_argument("--split", default="test", choices=("train", "test"))
+    p.add_argument(
+        "--split",
+        default="test",
+        choices=("train", "val", "test"),
+        help="val: the validation split the checkpoint was chosen by (carved as in training)",
+    )
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--device", default="auto")
 
@@ -122,7 +143,11 @@ def _run_eval(args) -> int:
     device = resolve_device(args.device)
     model, meta = load_checkpoint(args.checkpoint, map_location=str(device))
     dataset = args.dataset or meta["dataset"]["name"]
-    ds = load_dataset(dataset, args.data, args.split, timesteps=model.timesteps)
+    ds = load_dataset(
+        dataset, args.data, "train" if args.split == "val" else args.split, model.timesteps
+    )
+    if args.split == "val":
+        ds = ds.split_validation(meta["validation"]["samples"], meta["validation"]["seed"])[1]
     metrics = evaluate(model, make_loader(ds, args.batch_size, False, False), device)
     print(
         json.dumps(
@@ -133,6 +158,7 @@ def _run_eval(args) -> int:
                 "samples": len(ds),
                 "loss": round(metrics["loss"], 4),
                 "acc": round(metrics["acc"], 2),
+                "recorded": {k: meta.get(k) for k in ("val_acc", "test_acc", "epoch")},
             }
         )
     )
