@@ -11,7 +11,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 SPLITS = ("train", "test")
-"""Splits a reader provides; "val" is carved out of "train" by :meth:`ArrayDataset.split_validation`."""
+"""Splits a reader provides; "val" is carved out of "train" by
+:meth:`ArrayDataset.split_validation`."""
 
 
 @dataclass
