@@ -383,23 +383,41 @@ def _add_ship(sub) -> None:
     p = sub.add_parser(
         "ship",
         help="copy a trained checkpoint as fp16 into the package "
-        "(rshw/checkpoints/MODEL-VARIANT), where `rshw simulate` finds it",
+        "(rshw/checkpoints/MODEL-DATASET-VARIANT), where `rshw simulate` finds it",
     )
     p.add_argument("checkpoint", help="checkpoint path (STEM, STEM.json or STEM.safetensors)")
-    p.add_argument("--out", default=None, help="default: rshw/checkpoints/MODEL-VARIANT")
+    p.add_argument("--out", default=None, help="default: rshw/checkpoints/MODEL-DATASET-VARIANT")
+    p.add_argument("--data", default=None, help="dataset folder or file (default: searched)")
 
 
 def _run_ship(args) -> int:
-    from rshw.pipeline.prepare import SHIPPED
-    from rshw.training.checkpoint import read_metadata, ship_checkpoint
+    from rshw.data import load_dataset, make_loader
+    from rshw.pipeline.prepare import SHIPPED, shipped_name
+    from rshw.training.checkpoint import (
+        RESERVED,
+        load_checkpoint,
+        read_metadata,
+        save_checkpoint,
+        ship_checkpoint,
+    )
+    from rshw.training.train import evaluate, resolve_device
 
     meta = read_metadata(args.checkpoint)
-    out = args.out or SHIPPED / f"{meta['model']['name']}-{meta['model']['realspike']}"
+    name = shipped_name(meta["model"]["name"], meta["dataset"]["name"], meta["model"]["realspike"])
+    out = args.out or SHIPPED / name
     stem = ship_checkpoint(args.checkpoint, out)
+    # fp16 weights are another network: evaluate the test split on what ships
+    model, shipped = load_checkpoint(stem)
+    test = load_dataset(meta["dataset"]["name"], args.data, "test", timesteps=model.timesteps)
+    device = resolve_device("auto")
+    acc = evaluate(model.to(device), make_loader(test, 256, False, False), device, quiet=True)
+    shipped["test_acc_shipped"] = acc["acc"]
+    save_checkpoint(stem, model, {k: v for k, v in shipped.items() if k not in RESERVED}, half=True)
     size = stem.with_suffix(".safetensors").stat().st_size / 2**20
     print(
-        f"wrote {stem}.safetensors ({size:.1f} MiB, fp16), {stem.name}.json"
-        f" (test accuracy {meta.get('test_acc')}, epoch {meta.get('epoch')})"
+        f"wrote {stem}.safetensors ({size:.2f} MiB, fp16), {stem.name}.json: epoch "
+        f"{meta.get('epoch')}, validation {meta.get('val_acc')}%, test {meta.get('test_acc')}% "
+        f"as trained, {acc['acc']:.2f}% with the shipped fp16 weights"
     )
     return 0
 
