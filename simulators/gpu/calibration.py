@@ -20,8 +20,8 @@ from simulators.gpu.config import DTYPE_BYTES, GpuConfig, load_config
 from simulators.gpu.engine import simulate_ops
 from simulators.gpu.kernels import Op, Read, Write, elementwise, gemm
 
-DEFAULT_FILE = Path(__file__).resolve().parents[3] / "shared" / "calibration"
-DEFAULT_FILE = DEFAULT_FILE / "gpu_h200_bf16_n256.jsonl"
+# shipped with the package (a copy of ../shared/calibration/, see calibration_data/README.md)
+DEFAULT_FILE = Path(__file__).parent / "calibration_data" / "gpu_h200_bf16_n256.jsonl"
 DTYPES = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}
 COPY_ELEMENTS = 1 << 28  # the script's fp32 copy
 MATMUL_SIZE = 8192  # the script's bf16 matmul

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -8,9 +10,15 @@ from simulators.gpu.fit import PARAMETERS, fit, initial_guess, nelder_mead, to_t
 
 @pytest.fixture(scope="module")
 def records():
-    if not calibration.DEFAULT_FILE.is_file():
-        pytest.skip(f"{calibration.DEFAULT_FILE} not present (the project's shared folder)")
     return calibration.load_records()
+
+
+def test_the_h200_file_ships_inside_the_package():
+    package = Path(calibration.__file__).parent
+    assert calibration.DEFAULT_FILE.is_relative_to(package)
+    assert calibration.DEFAULT_FILE.is_file()
+    pyproject = (package.parents[1] / "pyproject.toml").read_text()
+    assert '"gpu/calibration_data/*.jsonl"' in pyproject
 
 
 @pytest.fixture(scope="module")
