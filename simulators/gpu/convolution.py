@@ -44,9 +44,8 @@ from simulators.gpu.kernels import (
     gemm,
     transpose,
 )
-from simulators.gpu.layers import bias_add
+from simulators.gpu.layers import Shape, bias_add
 
-Shape = tuple[int, int]
 TENSOR_CORE_CHANNEL_ALIGNMENT = 8  # C_in a multiple of this runs on tensor cores
 NATIVE_NCHW_MATH = {"tf32"}  # math units whose cuDNN kernels read and write NCHW directly
 
