@@ -1,6 +1,7 @@
 """Analytic hardware model: exact operation counts × per-operation energies (45 nm tables)."""
 
 from simulators.analytic.counts import COUNT_COLUMNS, count
+from simulators.analytic.memory import WeightPlacement, place_weights
 from simulators.analytic.model import PRESETS, EnergyTable, load_energy_table, simulate
 from simulators.config import preset_names as _names
 
@@ -13,9 +14,11 @@ __all__ = [
     "COUNT_COLUMNS",
     "PRESETS",
     "EnergyTable",
+    "WeightPlacement",
     "count",
     "load_config",
     "load_energy_table",
+    "place_weights",
     "preset_names",
     "simulate",
 ]
