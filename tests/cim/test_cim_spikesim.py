@@ -12,7 +12,7 @@ def reports(tmp_path_factory):
     graph = vgg9.graph()
     full = vgg9.activity(graph, tmp_path_factory.mktemp("vgg9") / "a", density=1.0)
     # SpikeSim charges layer 1 (the image) like a spiking layer: one 1-bit pass at every step
-    graph.meta["static_input"] = "every_step"
+    assert graph.meta["static_input"] == "every_step"
     spikesim = load_config("spikesim-rram-65nm", {"real_input_bits": 1})
     dense = simulate(graph, full, spikesim, mode="dense")
     return dense, simulate(graph, full, spikesim, mode="event")
