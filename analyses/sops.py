@@ -24,21 +24,13 @@ import pandas as pd
 
 from rshw.reporting import figures
 from rshw.reporting.tables import markdown
+from simulators.analytic import SOP_COLUMNS, count
 from simulators.files import atomic_write_text
 
 
 def layer_counts(traced) -> pd.DataFrame:
-    from simulators.analytic import count
-
     counts = count(traced.prep.graph, traced.activity)
-    cols = [
-        "sops",
-        "sops_rate_border_aware",
-        "sops_rate_dense_padded",
-        "macs",
-        "input_spikes",
-        "input_neurons",
-    ]
+    cols = [*SOP_COLUMNS, "macs", "input_spikes", "input_neurons"]
     table = counts.groupby(["layer", "op"], sort=False)[cols].sum().reset_index()
     table = table[(table.sops > 0) | (table.macs > 0)].copy()
     exact = table.sops.where(table.sops > 0)
@@ -104,9 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ax.legend(fontsize=5, ncol=2)
     figures.save(fig, out / "sops")
-    total = table.groupby("variant", sort=False)[
-        ["sops", "sops_rate_border_aware", "sops_rate_dense_padded", "macs"]
-    ].sum()
+    total = table.groupby("variant", sort=False)[[*SOP_COLUMNS, "macs"]].sum()
     print(total.to_string(float_format=lambda v: f"{v:.4g}"))
     print(f"wrote {out}/sops.csv, sops.md, sops.pdf")
     return 0

@@ -21,10 +21,9 @@ from simulators.connectivity import padded_synapses, synapses
 from simulators.ir import WEIGHTED_OPS, Graph, Node, computed_once
 from simulators.per_image import sample_sops
 
+SOP_COLUMNS = ("sops", "sops_rate_border_aware", "sops_rate_dense_padded")
 COUNT_COLUMNS = (
-    "sops",
-    "sops_rate_border_aware",
-    "sops_rate_dense_padded",
+    *SOP_COLUMNS,
     "macs",
     "input_spikes",
     "input_neurons",
