@@ -58,7 +58,8 @@ def variant_rows(traced, presets: list[tuple[str, str]], force: bool) -> list[di
         "unshared_weights": unshared,
         "firing_rate": counts.summary["firing_rate"],
         "sops": counts.summary["sops"],
-        "sops_rate_dense": counts.summary["sops_rate_dense"],
+        "sops_rate_border_aware": counts.summary["sops_rate_border_aware"],
+        "sops_rate_dense_padded": counts.summary["sops_rate_dense_padded"],
         "macs": counts.summary["macs"],
         "paper_formula_uj": counts.summary["paper_formula_pj"] / 1e6,
     }

@@ -1,12 +1,14 @@
-"""Synaptic operations per layer, by exact event count and by the rate × dense convention.
+"""Synaptic operations per layer, by exact event count and by two rate conventions.
 
     python analyses/sops.py [--model resnet19] [--variants none,layer,channel,element]
         [--dataset cifar10-sample] [--images 8] [--out results/sops/MODEL]
 
 The exact count charges each input spike with its neuron's real fan-out (borders, padding and
-strides respected); the convention of syops and most papers multiplies the layer's input firing
-rate by its dense synapse count. They differ where fan-out is not uniform (small maps, strided
-layers). Writes ``sops.csv`` / ``.md`` (per layer, variant and step-summed) and ``sops.pdf/.png``.
+strides respected); ``sops_rate_border_aware`` multiplies the layer's input firing rate by its
+real synapse count (zero padding skipped); ``sops_rate_dense_padded`` is syops' convention,
+rate × ``Cin·kh·kw·Cout·Ho·Wo`` (padding counted as inputs). The rates differ from the exact
+count where fan-out is not uniform (small maps, strided layers). Writes ``sops.csv`` / ``.md``
+(per layer, variant and step-summed) and ``sops.pdf/.png``.
 """
 
 from __future__ import annotations
@@ -22,19 +24,18 @@ import pandas as pd
 
 from rshw.reporting import figures
 from rshw.reporting.tables import markdown
+from simulators.analytic import SOP_COLUMNS, count
 from simulators.files import atomic_write_text
 
 
 def layer_counts(traced) -> pd.DataFrame:
-    from simulators.analytic import count
-
     counts = count(traced.prep.graph, traced.activity)
-    cols = ["sops", "sops_rate_dense", "macs", "input_spikes", "input_neurons"]
+    cols = [*SOP_COLUMNS, "macs", "input_spikes", "input_neurons"]
     table = counts.groupby(["layer", "op"], sort=False)[cols].sum().reset_index()
     table = table[(table.sops > 0) | (table.macs > 0)].copy()
-    table["convention_error_pct"] = (
-        table.sops_rate_dense / table.sops.where(table.sops > 0) - 1
-    ) * 100
+    exact = table.sops.where(table.sops > 0)
+    table["border_aware_error_pct"] = (table.sops_rate_border_aware / exact - 1) * 100
+    table["syops_error_pct"] = (table.sops_rate_dense_padded / exact - 1) * 100
     return table
 
 
@@ -81,12 +82,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         ax.plot(
             range(1, len(g) + 1),
-            g.sops_rate_dense / 1e6,
+            g.sops_rate_dense_padded / 1e6,
             "x--",
             ms=3,
             lw=0.6,
             color=f"C{k}",
-            label=f"{variant} rate×dense",
+            label=f"{variant} syops (rate×padded)",
         )
     ax.set(
         xlabel="weighted layer with spiking input",
@@ -95,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ax.legend(fontsize=5, ncol=2)
     figures.save(fig, out / "sops")
-    total = table.groupby("variant", sort=False)[["sops", "sops_rate_dense", "macs"]].sum()
+    total = table.groupby("variant", sort=False)[[*SOP_COLUMNS, "macs"]].sum()
     print(total.to_string(float_format=lambda v: f"{v:.4g}"))
     print(f"wrote {out}/sops.csv, sops.md, sops.pdf")
     return 0

@@ -1,6 +1,7 @@
 """Analytic hardware model: exact operation counts × per-operation energies (45 nm tables)."""
 
-from simulators.analytic.counts import COUNT_COLUMNS, count
+from simulators.analytic.counts import COUNT_COLUMNS, SOP_COLUMNS, count
+from simulators.analytic.memory import WeightPlacement, place_weights
 from simulators.analytic.model import PRESETS, EnergyTable, load_energy_table, simulate
 from simulators.config import preset_names as _names
 
@@ -12,10 +13,13 @@ def preset_names() -> list[str]:
 __all__ = [
     "COUNT_COLUMNS",
     "PRESETS",
+    "SOP_COLUMNS",
     "EnergyTable",
+    "WeightPlacement",
     "count",
     "load_config",
     "load_energy_table",
+    "place_weights",
     "preset_names",
     "simulate",
 ]

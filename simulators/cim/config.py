@@ -4,6 +4,12 @@ Architecture (arrays, PEs, tiles, chips), mapping choices and per-action energie
 areas live side by side here but are used apart (Timeloop/Accelergy style): :mod:`mapping`
 reads the architecture, :mod:`energy` the per-action tables, :mod:`work` and :mod:`sim` the
 latencies. Every key of a preset carries ``{value, unit, source}``.
+
+Inputs convention: binary spikes drive the crossbar rows in one read pass. Real-valued inputs
+(the stem's image, a layer after an average pool of spikes or after a ``scale``: any weighted
+layer whose IR input is not spiking) are fed bit-serially, one read pass and one set of ADC
+conversions per bit-plane, ``real_input_bits`` passes per input vector (default 8), never as
+1-bit spikes.
 """
 
 from __future__ import annotations
@@ -43,7 +49,6 @@ class CimConfig:
     bits_per_cell: int = _f("bit")
     weight_bits: int = _f("bit")
     signed_weights: str = _f("")
-    input_bits: int = _f("bit")
     psum_bits: int = _f("bit")
     crossbar_read_pj: float = _f("pJ")
     crossbar_read_cycles: int = _f("cycle")
@@ -97,6 +102,7 @@ class CimConfig:
     mapping: str = _f("")
     placement: str = _f("")
     duplication: int = _f("count", default=1)
+    real_input_bits: int = _f("bit", default=8)
     mode: str = _f("", default="event")
 
     def __post_init__(self) -> None:
