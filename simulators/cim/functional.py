@@ -196,11 +196,19 @@ def _columns(x: np.ndarray, m: LayerMapping, mapping: str) -> np.ndarray:
     if m.op == "linear":
         return x.reshape(len(x), 1, -1)
     (kh, kw), (sh, sw), (ph, pw) = m.kernel, m.stride, m.padding
-    x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
-    win = win[:, :, : m.out_shape[1], : m.out_shape[2]]  # [N, C, Ho, Wo, kh, kw]
-    order = (0, 2, 3, 1, 4, 5) if mapping == "im2col" else (0, 2, 3, 4, 5, 1)
-    return np.ascontiguousarray(win.transpose(*order)).reshape(len(x), -1, m.in_shape[0] * kh * kw)
+    (ho, wo), c = m.out_shape[1:], m.in_shape[0]
+    x = np.pad(x.transpose(0, 2, 3, 1), ((0, 0), (ph, ph), (pw, pw), (0, 0)))  # channels last
+    cols = np.empty(
+        (len(x), ho, wo, c, kh, kw) if mapping == "im2col" else (len(x), ho, wo, kh, kw, c), x.dtype
+    )
+    for i in range(kh):
+        for j in range(kw):
+            tap = x[:, i : i + ho * sh : sh, j : j + wo * sw : sw]
+            if mapping == "im2col":
+                cols[..., i, j] = tap
+            else:
+                cols[:, :, :, i, j] = tap
+    return cols.reshape(len(x), ho * wo, c * kh * kw)
 
 
 def _bit_planes(

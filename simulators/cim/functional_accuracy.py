@@ -1,5 +1,5 @@
-"""Accuracy of a network as the chip computes it, beside the ideal network, and the design point
-(energy, latency, area, accuracy) that pairs it with the cycle-level model of the same config."""
+"""Accuracy of a network as a hardware model computes it, beside the ideal network's: the
+accuracy half of a design point (energy, latency, area, accuracy)."""
 
 from __future__ import annotations
 
@@ -59,16 +59,3 @@ def evaluate(
         "ideal_accuracy": ideal_correct / len(x),
         "spike_mismatch": {n: differing[n] / counted[n] for n in lifs},
     }
-
-
-def design_point(report_summary: dict[str, Any], accuracy: dict[str, Any]) -> dict[str, Any]:
-    """One row: energy (µJ), latency (ms) and area (mm²) per inference from a hardware model's
-    summary, beside the accuracy of the same config; mismatches as ``mismatch:<layer>``."""
-    row = {
-        "energy_uj": report_summary["energy_uj"],
-        "latency_ms": report_summary["latency_s"] * 1e3,
-        "area_mm2": report_summary["area_mm2"],
-    }
-    row.update({k: v for k, v in accuracy.items() if k != "spike_mismatch"})
-    row.update({f"mismatch:{k}": v for k, v in accuracy.get("spike_mismatch", {}).items()})
-    return row
