@@ -3,7 +3,7 @@ the GPU dtypes, for shared (``channel``) against unshared (``element``) Real Spi
 
     python analyses/chip_accuracy.py --model scnn --dataset mnist \\
         [--ckpt channel=RUN/best --ckpt element=RUN/best] [--images 1000] [--adc-bits 1 ... 8] \\
-        [--variation 0 0.05 0.1 0.2] [--dtypes fp32 bf16 fp16 int8] [--out results/chip_accuracy]
+        [--variation 0 0.05 0.1] [--dtypes fp32 bf16 fp16 int8] [--out results/chip_accuracy]
 
 Every design point is (energy, latency, area, accuracy): energy, latency and area per inference
 from the cycle-level model of the same config (``simulators.cim.simulate`` on ``--energy-images``
@@ -38,7 +38,7 @@ from rshw.reporting.tables import markdown
 from simulators import executor
 from simulators.cim import functional, load_config
 from simulators.cim import simulate as cim_simulate
-from simulators.cim.functional_accuracy import evaluate
+from simulators.cim.functional_accuracy import evaluate, ideal_outputs
 from simulators.files import atomic_write_text
 from simulators.gpu import precision
 from simulators.gpu import simulate as gpu_simulate
@@ -82,7 +82,9 @@ def variant_points(args, variant: str, checkpoint: str | None, say) -> list[dict
     calibration, _ = test_arrays(train, args.calibration_images, args.seed)
     folder = Path(tempfile.mkdtemp(prefix="chip-accuracy-"))
     activity, _ = trace(graph, test, args.energy_images, folder / variant, seed=args.seed)
+    ideal = ideal_outputs(graph, x)
     common = {"model": args.model, "variant": variant, "trained": prep.label, "images": len(x)}
+    common["gpu_batch"] = args.gpu_batch
     rows = []
     with tqdm(total=len(args.adc_bits) * len(args.variation) + len(args.dtypes)) as bar:
         for bits in args.adc_bits:
@@ -94,13 +96,17 @@ def variant_points(args, variant: str, checkpoint: str | None, say) -> list[dict
             for sigma in args.variation:
                 config = load_config(args.preset, {**overrides, "cell_variation_sigma": sigma})
                 chip = functional.program(graph, config, calibration, seed=args.seed)
-                result = evaluate(graph, lambda b, c=chip: functional.run(c, b), x, labels)
+                result = evaluate(
+                    graph, lambda b, c=chip: functional.run(c, b), x, labels, ideal=ideal
+                )
                 rows.append(
                     {**common, **cost, "adc_bits": bits, "variation_sigma": sigma, **_flat(result)}
                 )
                 bar.update()
         for dtype in args.dtypes:
-            report = gpu_simulate(graph, activity, args.gpu_preset, dtype=dtype)
+            report = gpu_simulate(
+                graph, activity, args.gpu_preset, batch=args.gpu_batch, dtype=dtype
+            )
             cost = headline("gpu", args.gpu_preset, report)
             emulated = precision.Precision(graph, dtype, calibration)
             result = evaluate(
@@ -108,6 +114,7 @@ def variant_points(args, variant: str, checkpoint: str | None, say) -> list[dict
                 lambda b, p=emulated: executor.run(graph, b, apply=p.apply),
                 x,
                 labels,
+                ideal=ideal,
             )
             rows.append({**common, **cost, "dtype": dtype, **_flat(result)})
             bar.update()
@@ -185,8 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--preset", default="neurosim-rram-22nm", help="CIM preset")
     p.add_argument("--gpu-preset", default="h200")
+    p.add_argument("--gpu-batch", type=int, default=256, help="GPU batch (energy per image)")
     p.add_argument("--adc-bits", type=int, nargs="+", default=list(range(1, 9)))
-    p.add_argument("--variation", type=float, nargs="+", default=[0.0, 0.05, 0.1, 0.2])
+    p.add_argument("--variation", type=float, nargs="+", default=[0.0, 0.05, 0.1])
     p.add_argument("--dtypes", nargs="*", default=["fp32", "bf16", "fp16", "int8"])
     p.add_argument("--images", type=int, default=1000, help="test images for accuracy")
     p.add_argument("--energy-images", type=int, default=8, help="traced images for energy")

@@ -28,6 +28,8 @@ from simulators.ir import WEIGHTED_OPS, Graph, Node
 
 # partial sums held at once per conversion unit (elements): bounds memory, keeps cache use high
 _CHUNK_ELEMENTS = 1 << 20
+# cells programmed per layer at most (float32: 2 GiB)
+_MAX_CELLS = 1 << 29
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,13 @@ def _program_layer(
     input_range: tuple[float, bool] | None,
     dtype,
 ) -> CrossbarLayer:
+    count = node.weight_count * config.columns_per_weight
+    if count > _MAX_CELLS:
+        raise ValueError(
+            f"layer {node.name!r} ({node.op}) needs {count:.3g} crossbar cells, more than the "
+            f"functional mode holds in memory ({_MAX_CELLS:.3g}); unshared layers store one "
+            "kernel per position: use a smaller network or shared (channel-wise) kernels"
+        )
     m = map_layer(graph, node, config, 0)
     weight = node.arrays["weight"]
     if node.op == "linear":

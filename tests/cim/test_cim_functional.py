@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from simulators import executor
 from simulators.cim import load_config
 from simulators.cim.functional import program, run
-from simulators.cim.functional_accuracy import evaluate, wilson_interval
+from simulators.cim.functional_accuracy import evaluate, ideal_outputs, wilson_interval
 from simulators.cim.functional_cells import adc_step, convert
 from simulators.config import ConfigError
 from simulators.ir import Graph
@@ -188,6 +188,10 @@ def test_evaluate_counts_accuracy_and_mismatches():
     labels = ideal["output"].argmax(1)
     labels[:3] = (labels[:3] + 1) % 4  # the ideal network is right on exactly half
     same = evaluate(graph, lambda b: executor.run(graph, b), x, labels, batch=4)
+    cached = evaluate(
+        graph, lambda b: executor.run(graph, b), x, labels, 4, ideal_outputs(graph, x, 4)
+    )
+    assert cached == same
     assert same["accuracy"] == same["ideal_accuracy"] == 0.5
     assert set(same["spike_mismatch"].values()) == {0.0}
     silent = evaluate(
@@ -198,3 +202,12 @@ def test_evaluate_counts_accuracy_and_mismatches():
         batch=6,
     )
     assert silent["spike_mismatch"]["lif2"] == pytest.approx(ideal["lif2"].mean())
+
+
+def test_layers_too_large_to_program_are_refused_clearly(monkeypatch):
+    import simulators.cim.functional as functional
+
+    monkeypatch.setattr(functional, "_MAX_CELLS", 10)
+    config = load_config("neurosim-rram-22nm")
+    with pytest.raises(ValueError, match="'fc' .* crossbar cells"):
+        program(two_crossbar_graph(), config, np.ones((1, 4)))
