@@ -32,6 +32,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from rshw.pipeline.hardware import headline
+from rshw.pipeline.hardware_accuracy import normalized_arrays
 from rshw.pipeline.sweep import pareto_mask
 from rshw.reporting import figures
 from rshw.reporting.tables import markdown
@@ -57,17 +58,6 @@ def adc_overrides(preset: str, bits: int) -> dict[str, float]:
     }
 
 
-def test_arrays(test, images: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """The normalised inputs and labels of ``images`` test images drawn with ``seed``."""
-    from rshw.data import make_loader
-
-    xs, ys = [], []
-    for x, y in make_loader(test.random_subset(images, seed), 1000, False, False):
-        xs.append(x.numpy())
-        ys.append(y.numpy())
-    return np.concatenate(xs), np.concatenate(ys)
-
-
 def variant_points(args, variant: str, checkpoint: str | None, say) -> list[dict]:
     """Every design point of one Real Spike variant."""
     from rshw.data import load_dataset
@@ -78,8 +68,8 @@ def variant_points(args, variant: str, checkpoint: str | None, say) -> list[dict
     test = load_dataset(args.dataset, args.data, "test")
     prep = prepare(args.model, variant, train, checkpoint, args.timesteps, args.seed, say=say)
     graph = prep.graph
-    x, labels = test_arrays(test, args.images, args.seed)
-    calibration, _ = test_arrays(train, args.calibration_images, args.seed)
+    x, labels = normalized_arrays(test, args.images, args.seed)
+    calibration, _ = normalized_arrays(train, args.calibration_images, args.seed)
     folder = Path(tempfile.mkdtemp(prefix="chip-accuracy-"))
     activity, _ = trace(graph, test, args.energy_images, folder / variant, seed=args.seed)
     ideal = ideal_outputs(graph, x)

@@ -58,27 +58,27 @@ def measure(name: str, graph, x, calibration, preset: str, batch: int) -> dict:
 
 
 def scnn_inputs(ckpt: str | None, data: str | None, images: int):
-    from analyses.chip_accuracy import test_arrays
     from rshw.data import load_dataset
+    from rshw.pipeline.hardware_accuracy import normalized_arrays
     from rshw.pipeline.prepare import prepare
 
     train = load_dataset("mnist", data, "train")
     test = load_dataset("mnist", data, "test")
     prep = prepare("scnn", "channel", train, ckpt)
-    x, _ = test_arrays(test, images, 0)
-    calibration, _ = test_arrays(train, 256, 0)
+    x, _ = normalized_arrays(test, images, 0)
+    calibration, _ = normalized_arrays(train, 256, 0)
     return prep.graph, x, calibration, prep.label
 
 
 def resnet19_inputs(dataset: str, images: int):
-    from analyses.chip_accuracy import test_arrays
     from rshw.data import load_dataset
+    from rshw.pipeline.hardware_accuracy import normalized_arrays
     from rshw.pipeline.prepare import prepare
 
     train = load_dataset(dataset, None, "train")
     test = load_dataset(dataset, None, "test")
     prep = prepare("resnet19", "channel", train, say=lambda line: None)
-    x, _ = test_arrays(test, images, 0)
+    x, _ = normalized_arrays(test, images, 0)
     return prep.graph, x, x
 
 
