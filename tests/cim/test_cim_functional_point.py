@@ -4,6 +4,7 @@ through the dtype emulation, none for the analytic model."""
 import io
 
 import numpy as np
+import pandas as pd
 import pytest
 from functional_graphs import grid_graph, grid_images
 
@@ -36,3 +37,37 @@ def test_point_accuracy_per_hardware_kind(tmp_path):
     assert gpu["accuracy"] == 0.8 and gpu["mean_spike_mismatch"] == 0.0
     coarse = load_config("neurosim-rram-22nm", {"crossbar_rows": 8, "adc_bits": 1})
     assert point_accuracy("cim", graph, coarse, {}, inputs)["mean_spike_mismatch"] > 0
+
+
+@pytest.mark.slow
+def test_sweep_grid_with_accuracy_makes_error_an_objective(tmp_path):
+    from analyses.sweep import sweep
+    from rshw.pipeline.sweep import load_grid
+
+    grid = tmp_path / "grid.toml"
+    grid.write_text(
+        """
+[sweep]
+models = ["scnn"]
+variants = ["channel"]
+images = 1
+timesteps = 2
+accuracy_images = 4
+
+[[hardware]]
+kind = "cim"
+preset = "neurosim-rram-22nm"
+grid = {adc_bits = [1, 9], cell_variation_sigma = [0.0]}
+"""
+    )
+    sweep(str(grid), tmp_path / "out", serial=True)
+    table = pd.read_csv(tmp_path / "out" / "results.csv").sort_values("cfg.adc_bits")
+    assert list(table["images"]) == [4, 4]
+    # 9 ADC bits resolve a 128-row, 2-bit-cell column exactly (only the 8-bit weights and
+    # inputs differ from the ideal); a 1-bit ADC loses far more
+    assert 0 < table["mean_spike_mismatch"].iloc[1] < table["mean_spike_mismatch"].iloc[0]
+    assert "top1_error_pct" in table and table["pareto"].any()
+    without = grid.read_text().replace("accuracy_images = 4\n", "")
+    grid.write_text(without)
+    keys = {p.key for p in load_grid(grid).points}
+    assert keys.isdisjoint(table["point"])  # a point without accuracy is another point
