@@ -25,6 +25,11 @@ def _weights(rng, shape, top: int) -> np.ndarray:
     return levels * WEIGHT_STEP
 
 
+def on_spikes(g: Graph, name: str, op: str, source: str, attrs: dict, **arrays) -> None:
+    """A weighted node whose input is binary spikes."""
+    g.add(name, op, [source], attrs={**attrs, "binary_input": True}, **arrays)
+
+
 def grid_graph(config: CimConfig, channels: int = 3, size: int = 6, seed: int = 0) -> Graph:
     """Stem (real input) → LIF → unshared conv with ±1 input scales → LIF → max-pool → residual
     conv + scaled shortcut → LIF → flatten → linear → output."""
@@ -41,34 +46,24 @@ def grid_graph(config: CimConfig, channels: int = 3, size: int = 6, seed: int = 
         bias=rng.integers(-8, 9, c) * 2.0**-7,
     )
     g.add("lif0", "lif", ["stem"], attrs=LIF)
-    g.add(
+    padded = {"padding": 1}
+    on_spikes(
+        g,
         "local",
         "local",
-        ["lif0"],
-        attrs={"padding": 1, "binary_input": True},
+        "lif0",
+        padded,
         weight=_weights(rng, (c, c, 3, 3), top),
         in_scale=rng.choice([-1.0, 1.0], size=(c, size, size)),
     )
     g.add("lif1", "lif", ["local"], attrs=LIF)
     g.add("pool", "maxpool", ["lif1"], attrs={"kernel": 2})
-    g.add(
-        "conv",
-        "conv",
-        ["pool"],
-        attrs={"padding": 1, "binary_input": True},
-        weight=_weights(rng, (c, c, 3, 3), top),
-    )
+    on_spikes(g, "conv", "conv", "pool", padded, weight=_weights(rng, (c, c, 3, 3), top))
     g.add("shortcut", "scale", ["pool"], scale=rng.choice([0.5, 1.0, 2.0], size=(c, 1, 1)))
     g.add("add", "add", ["conv", "shortcut"])
     g.add("lif2", "lif", ["add"], attrs=LIF)
     g.add("flat", "flatten", ["lif2"])
-    g.add(
-        "fc",
-        "linear",
-        ["flat"],
-        attrs={"binary_input": True},
-        weight=_weights(rng, (4, c * (size // 2) ** 2), top),
-    )
+    on_spikes(g, "fc", "linear", "flat", {}, weight=_weights(rng, (4, c * (size // 2) ** 2), top))
     g.add("output", "output", ["fc"])
     return g.validate()
 
