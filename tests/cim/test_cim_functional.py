@@ -211,3 +211,10 @@ def test_layers_too_large_to_program_are_refused_clearly(monkeypatch):
     config = load_config("neurosim-rram-22nm")
     with pytest.raises(ValueError, match="'fc' .* crossbar cells"):
         program(two_crossbar_graph(), config, np.ones((1, 4)))
+
+
+def test_a_signed_real_input_needs_two_bits():
+    config = load_config("spikesim-rram-65nm")  # input_bits = 1: the stem charged as one pass
+    graph = grid_graph(load_config("spikesim-rram-65nm", {"crossbar_rows": 8}))
+    with pytest.raises(ValueError, match="input_bits >= 2"):
+        program(graph, config, grid_images(2, signed=True))
