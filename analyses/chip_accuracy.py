@@ -29,6 +29,7 @@ if __package__ in (None, ""):
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import NullFormatter
 from tqdm import tqdm
 
 from rshw.pipeline.hardware import headline
@@ -138,19 +139,11 @@ def figure(table: pd.DataFrame, out: Path) -> list[Path]:
             color = f"C{k}"
             if hardware == "cim":
                 for sigma, s in g.groupby("variation_sigma"):
-                    ax.scatter(
-                        s.energy_uj,
-                        100 * s.accuracy,
-                        s=14,
-                        color=color,
-                        marker=markers[sigma],
-                        alpha=0.8,
-                        label=f"{variant}, σ = {sigma:g}",
-                    )
+                    _points(ax, s, color, markers[sigma], f"{variant}, σ = {sigma:g}")
                 for r in g[g.variation_sigma == 0].itertuples():
-                    ax.annotate(f"{r.adc_bits}", (r.energy_uj, 100 * r.accuracy), fontsize=5)
+                    ax.annotate(f"{int(r.adc_bits)}", (r.energy_uj, 100 * r.accuracy), fontsize=5)
             else:
-                ax.scatter(g.energy_uj, 100 * g.accuracy, s=14, color=color, label=variant)
+                _points(ax, g, color, "o", variant)
                 for r in g.itertuples():
                     ax.annotate(r.dtype, (r.energy_uj, 100 * r.accuracy), fontsize=5)
             ideal = 100 * g.ideal_accuracy.iloc[0]
@@ -163,8 +156,32 @@ def figure(table: pd.DataFrame, out: Path) -> list[Path]:
             ylabel="accuracy (%)",
             title=f"{hardware.upper()}: {part.preset.iloc[0]}" if len(part) else hardware,
         )
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.legend(fontsize=5, loc="lower right")
+    fig.suptitle(
+        "accuracy (Wilson 95 % interval) against energy per inference; numbers: ADC bits; "
+        "dotted: ideal network",
+        fontsize=7,
+    )
     return figures.save(fig, out / "chip_accuracy")
+
+
+def _points(ax, part: pd.DataFrame, color: str, marker: str, label: str) -> None:
+    """Accuracy points with their Wilson 95 % intervals as error bars."""
+    ax.errorbar(
+        part.energy_uj,
+        100 * part.accuracy,
+        yerr=[
+            100 * (part.accuracy - part.accuracy_ci_low),
+            100 * (part.accuracy_ci_high - part.accuracy),
+        ],
+        fmt=marker,
+        ms=3.5,
+        color=color,
+        alpha=0.8,
+        elinewidth=0.5,
+        label=label,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
