@@ -31,8 +31,11 @@ from rshw.pipeline.sweep import Point, load_grid, run_point, save_point
 from simulators.files import atomic_write_text
 
 
-def prepare_inputs(grid, out: Path) -> dict[tuple[str, str], tuple[str, str]]:
-    """Trace every (model, variant) once; the graph file and activity folder each point reads."""
+def prepare_inputs(grid, out: Path) -> dict[tuple[str, str], tuple[str, ...]]:
+    """Trace every (model, variant) once; the graph file and activity folder each point reads,
+    and the saved test images when the grid asks for accuracy."""
+    from rshw.data import load_dataset
+    from rshw.pipeline.hardware_accuracy import save_accuracy_inputs
     from rshw.pipeline.simulate import SimulateOptions, prepare_traced
 
     inputs = {}
@@ -52,6 +55,16 @@ def prepare_inputs(grid, out: Path) -> dict[tuple[str, str], tuple[str, str]]:
             graph_file = out / "graphs" / f"{Path(model).stem}-{variant}.npz"
             traced.prep.graph.save(graph_file)
             inputs[model, variant] = (str(graph_file.resolve()), str(traced.activity.path))
+            if grid.accuracy_images:
+                inputs[model, variant] += (
+                    save_accuracy_inputs(
+                        graph_file.with_suffix(".accuracy.npz"),
+                        load_dataset(grid.dataset, grid.data, "test"),
+                        load_dataset(grid.dataset, grid.data, "train"),
+                        grid.accuracy_images,
+                        grid.seed,
+                    ),
+                )
     return inputs
 
 

@@ -14,7 +14,10 @@ preset plus ``grid`` (lists: their cartesian product) or ``points`` (explicit ov
     preset = "spikesim-rram-65nm"
     grid = {adc_bits = [4, 5, 6], columns_per_adc = [4, 8]}
 
-Settings that are keywords of the model's ``simulate`` (GPU ``batch``, ``dtype``, ``execution``,
+With ``accuracy_images = N`` in ``[sweep]``, every CIM and GPU point also measures the accuracy of
+the network as that hardware computes it on N test images (functional crossbar, dtype emulation)
+and ``top1_error_pct`` joins energy, latency and area as a Pareto objective. Settings that are
+keywords of the model's ``simulate`` (GPU ``batch``, ``dtype``, ``execution``,
 ``implementation``; CIM ``mode``, ``samples``) are passed as such; all others override the preset.
 Every point gets a key from its content; a finished point is a JSON file named by that key, so an
 interrupted sweep, run again, computes only the points that are missing.
@@ -41,11 +44,15 @@ from rshw.pipeline.hardware import (
     module,
     split_options,
 )
+from rshw.pipeline.hardware_accuracy import point_accuracy
 from simulators.files import atomic_write_text
 
 TIMING_KEYS = {"sim_wall_s", "simpy_events_per_s"}
 """Summary entries that measure the simulator's own speed, not the hardware: not results."""
-SWEEP_KEYS = {"models", "variants", "dataset", "data", "images", "timesteps", "seed"}
+SWEEP_KEYS = {
+    *("models", "variants", "dataset", "data", "images", "timesteps", "seed"),
+    "accuracy_images",
+}
 HARDWARE_KEYS = {"kind", "preset", "grid", "points"}
 
 
@@ -60,6 +67,7 @@ class Point:
     hardware: str
     preset: str
     overrides: tuple[tuple[str, Any], ...] = ()
+    accuracy_images: int = 0
 
     @property
     def key(self) -> str:
@@ -70,7 +78,8 @@ class Point:
                 self.hardware,
                 self.preset,
                 [list(o) for o in self.overrides],
-            ],
+            ]
+            + ([self.accuracy_images] if self.accuracy_images else []),
             sort_keys=True,
             default=str,
         )
@@ -96,6 +105,7 @@ class Grid:
     images: int = 2
     timesteps: int = 4
     seed: int = 0
+    accuracy_images: int = 0  # test images for each point's accuracy (0: energy only)
     points: list[Point] = field(default_factory=list)
 
 
@@ -146,7 +156,14 @@ def load_grid(path: str | Path) -> Grid:
             for model in grid.models:
                 for variant in grid.variants:
                     grid.points.append(
-                        Point(model, variant, kind, preset, tuple(sorted(overrides.items())))
+                        Point(
+                            model,
+                            variant,
+                            kind,
+                            preset,
+                            tuple(sorted(overrides.items())),
+                            grid.accuracy_images,
+                        )
                     )
     return grid
 
@@ -159,8 +176,12 @@ def _loaded(graph_file: str, activity_dir: str):
     return Graph.load(graph_file), Activity.load(activity_dir)
 
 
-def run_point(point: Point, graph_file: str, activity_dir: str) -> dict[str, Any]:
+def run_point(
+    point: Point, graph_file: str, activity_dir: str, accuracy_inputs: str = ""
+) -> dict[str, Any]:
     """Simulate one point from its cached graph and trace; the summary row. Runs on a worker.
+    With ``accuracy_inputs`` (saved test images), the row also holds the accuracy of the network
+    as this hardware computes it (:mod:`rshw.pipeline.hardware_accuracy`).
 
     A configuration the network does not fit on (too few chips, say) is a result, not a crash:
     its row has ``feasible = False`` and the model's explanation in ``error``.
@@ -185,6 +206,8 @@ def run_point(point: Point, graph_file: str, activity_dir: str) -> dict[str, Any
             if isinstance(v, (int, float)) and k not in row and k not in TIMING_KEYS
         }
     )
+    if accuracy_inputs:
+        row.update(point_accuracy(point.hardware, graph, config, keywords, accuracy_inputs))
     return row
 
 

@@ -104,6 +104,12 @@ class CimConfig:
     duplication: int = _f("count", default=1)
     real_input_bits: int = _f("bit", default=8)
     mode: str = _f("", default="event")
+    # functional crossbar (simulators.cim.functional): ADC range and device effects, off by default
+    adc_full_scale: float = _f("", default=1.0)
+    cell_variation_sigma: float = _f("", default=0.0)
+    stuck_at_0_rate: float = _f("", default=0.0)
+    stuck_at_1_rate: float = _f("", default=0.0)
+    on_off_ratio: float = _f("", default=0.0)
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -141,6 +147,22 @@ class CimConfig:
             self.crossbar_read_cycles + self.adc_cycles >= 1,
             "adc_cycles",
             "such that a read and a conversion take at least one cycle together",
+        )
+
+        require(
+            0 < self.adc_full_scale <= 1,
+            "adc_full_scale",
+            "a fraction in (0, 1] of a column's largest partial sum",
+        )
+        require(
+            self.stuck_at_0_rate + self.stuck_at_1_rate <= 1,
+            "stuck_at_1_rate",
+            "such that stuck_at_0_rate + stuck_at_1_rate <= 1",
+        )
+        require(
+            self.on_off_ratio == 0 or self.on_off_ratio > 1,
+            "on_off_ratio",
+            "0 (ideal: an off cell conducts nothing) or a ratio > 1",
         )
 
         shortest = self.crossbar_read_cycles + self.adc_cycles + self.pe_overhead_cycles
