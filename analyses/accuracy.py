@@ -1,6 +1,6 @@
 """Test accuracy of trained checkpoints, per Real Spike variant, from metadata or by evaluation.
 
-    python analyses/accuracy.py CKPT [CKPT ...] [--evaluate] [--dataset NAME] [--data PATH]
+    python -m analyses.accuracy CKPT [CKPT ...] [--evaluate] [--dataset NAME] [--data PATH]
         [--out results/accuracy]
 
 Without ``--evaluate`` the accuracy recorded in each checkpoint's metadata (test split, at the
@@ -15,11 +15,9 @@ import argparse
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import pandas as pd
 
+from analyses import options
 from rshw.reporting.tables import markdown
 from simulators.files import atomic_write_text
 
@@ -56,9 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("checkpoints", nargs="+")
     p.add_argument("--evaluate", action="store_true")
-    p.add_argument("--dataset", default=None)
-    p.add_argument("--data", default=None)
-    p.add_argument("--out", default="results/accuracy")
+    options.add(p, "data", dataset=None, out="results/accuracy")
     args = p.parse_args(argv)
     table = pd.DataFrame([row(c, args.evaluate, args.dataset, args.data) for c in args.checkpoints])
     out = Path(args.out)

@@ -1,4 +1,4 @@
-"""Figures of the variant × hardware comparison (analyses/energy.py)."""
+"""Figures of the variant × hardware comparison (``python -m analyses.energy``)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from rshw.models import create_model, list_models
 from rshw.pipeline.reparam import reparameterize
 from rshw.training.calibrate import calibrate_batchnorm
 from rshw.training.checkpoint import exists, load_checkpoint
-from rshw.training.realspike import check_granularity
+from rshw.training.realspike import check_granularity, realspike_parameters
 from simulators.ir import Graph
 
 SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints"
@@ -43,8 +43,18 @@ def untrained_note(model: str, variant: str, seed: int, calibrate: int, dataset:
     """The one line that says a run uses an untrained stand-in."""
     return (
         f"no trained checkpoint for {model}/{variant}: using random weights (seed {seed}) "
-        f"with BatchNorm calibrated on {calibrate} {dataset} images -- UNTRAINED"
+        f"and Real Spike a ~ U[0.5, 1.5), BatchNorm calibrated on {calibrate} {dataset} images "
+        "-- UNTRAINED"
     )
+
+
+def random_realspike(net: torch.nn.Module, seed: int) -> None:
+    """Draw every Real Spike ``a`` uniform in [0.5, 1.5) (seeded): an untrained stand-in with all
+    ``a = 1`` would make the layer, channel and element variants the same network."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for a in realspike_parameters(net):
+            a.copy_(torch.rand(a.shape, generator=g) + 0.5)
 
 
 def shipped_checkpoint(model: str, variant: str) -> Path | None:
@@ -105,11 +115,13 @@ def prepare(
             in_channels=calibration.in_channels,
             input_size=calibration.input_size,
         )
+        random_realspike(net, seed)
         calibrate_batchnorm(net, calibration, calibrate, seed=seed)
         say(untrained_note(model, variant, seed, calibrate, calibration.name))
         source = {
             "checkpoint": None,
             "seed": seed,
+            "realspike_a": "uniform [0.5, 1.5), seeded",
             "calibration": {
                 "dataset": calibration.name,
                 "source": calibration.source,

@@ -14,15 +14,16 @@ preset plus ``grid`` (lists: their cartesian product) or ``points`` (explicit ov
     preset = "spikesim-rram-65nm"
     grid = {adc_bits = [4, 5, 6], columns_per_adc = [4, 8]}
 
-Settings that are keywords of the model's ``simulate`` (GPU ``batch``, ``dtype``, ``execution``,
-``implementation``; CIM ``mode``, ``samples``) are passed as such; all others override the preset.
-Every point gets a key from its content; a finished point is a JSON file named by that key, so an
-interrupted sweep, run again, computes only the points that are missing.
+Settings that are run options the model declares (its ``OPTIONS``: GPU ``batch``, ``dtype``,
+``execution``, ``implementation``; CIM ``mode``, ``samples``) are passed as such; all others
+override the preset. A point's key is the key ``rshw simulate`` gives the same report (the trace's
+key, covering weights, data, images, T, graph meta and code, plus the preset's contents and the
+settings); a finished point is a JSON file named by it, so an interrupted sweep, run again,
+computes only the points that are missing, and a changed grid T or images computes them all.
 """
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 from dataclasses import dataclass, field
@@ -35,17 +36,26 @@ import tomllib
 
 from rshw.pipeline.hardware import (
     HARDWARE,
+    HardwareRun,
     check_preset,
     headline,
     load_config,
-    module,
     split_options,
 )
 from simulators.files import atomic_write_text
 
 TIMING_KEYS = {"sim_wall_s", "simpy_events_per_s"}
 """Summary entries that measure the simulator's own speed, not the hardware: not results."""
-SWEEP_KEYS = {"models", "variants", "dataset", "data", "images", "timesteps", "seed"}
+SWEEP_KEYS = {
+    "models",
+    "variants",
+    "dataset",
+    "data",
+    "images",
+    "timesteps",
+    "seed",
+    "static_input",
+}
 HARDWARE_KEYS = {"kind", "preset", "grid", "points"}
 
 
@@ -62,23 +72,12 @@ class Point:
     overrides: tuple[tuple[str, Any], ...] = ()
 
     @property
-    def key(self) -> str:
-        text = json.dumps(
-            [
-                self.model,
-                self.variant,
-                self.hardware,
-                self.preset,
-                [list(o) for o in self.overrides],
-            ],
-            sort_keys=True,
-            default=str,
-        )
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+    def run(self) -> HardwareRun:
+        return HardwareRun(self.hardware, self.preset, dict(self.overrides))
 
-    def as_row(self) -> dict[str, Any]:
+    def as_row(self, key: str) -> dict[str, Any]:
         return {
-            "point": self.key,
+            "point": key,
             "model": self.model,
             "variant": self.variant,
             "hardware": self.hardware,
@@ -96,6 +95,7 @@ class Grid:
     images: int = 2
     timesteps: int = 4
     seed: int = 0
+    static_input: str = "once"
     points: list[Point] = field(default_factory=list)
 
 
@@ -159,25 +159,20 @@ def _loaded(graph_file: str, activity_dir: str):
     return Graph.load(graph_file), Activity.load(activity_dir)
 
 
-def run_point(point: Point, graph_file: str, activity_dir: str) -> dict[str, Any]:
+def run_point(point: Point, graph_file: str, activity_dir: str, key: str) -> dict[str, Any]:
     """Simulate one point from its cached graph and trace; the summary row. Runs on a worker.
 
     A configuration the network does not fit on (too few chips, say) is a result, not a crash:
     its row has ``feasible = False`` and the model's explanation in ``error``.
     """
     graph, activity = _loaded(graph_file, activity_dir)
-    overrides, keywords = split_options(point.hardware, dict(point.overrides))
-    config = load_config(point.hardware, point.preset, overrides)
+    run = point.run
     try:
-        report = module(point.hardware).simulate(graph, activity, config, **keywords)
+        report = run.simulate(graph, activity)
     except ValueError as e:
-        return {**point.as_row(), "hardware": point.hardware, "feasible": False, "error": str(e)}
-    row = {
-        **point.as_row(),
-        **headline(point.hardware, Path(point.preset).stem, report),
-        "feasible": True,
-        "error": "",
-    }
+        return {**point.as_row(key), "feasible": False, "error": str(e)}
+    row = {**point.as_row(key), **headline(run, report), "feasible": True, "error": ""}
+    row["hardware"] = point.hardware
     row.update(
         {
             k: v
