@@ -120,7 +120,7 @@ FOOTNOTES = (
     "± : 95 % confidence half-width over the images (Student t); n/a: no interval.",
     "calibrated: yes = fitted to H200 measurements; NO = a projection (another preset or the "
     "tuned kernels), not calibrated; n/a = not a measured kind of model.",
-    "test_acc_pct: the checkpoint's test accuracy (empty: untrained or imported); "
+    "test_acc_pct: the checkpoint's test accuracy (--: untrained or imported); "
     "traced_acc_pct: the folded binary network on the simulated images.",
 )
 
@@ -131,6 +131,7 @@ def shown_table(table: pd.DataFrame) -> pd.DataFrame:
 
     shown = table[list(SHOWN)].copy()
     shown["calibrated"] = shown.calibrated.map({True: "yes", False: "NO"}).fillna("n/a")
+    shown["test_acc_pct"] = [f"{v:.2f}" if pd.notna(v) else "--" for v in table.test_acc_pct]
     for column in SHOWN:
         if f"{column}_ci95" in table:
             shown[column] = [
