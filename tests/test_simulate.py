@@ -357,3 +357,16 @@ def test_two_concurrent_runs_on_one_cache_both_succeed(tmp_path):
     pd.testing.assert_series_equal(one.energy_uj, two.energy_uj)
     leftovers = [p.name for p in (tmp_path / "cache" / "runs").iterdir() if p.name.endswith(".tmp")]
     assert leftovers == []
+
+
+def test_figure_titles_carry_both_accuracies():
+    from types import SimpleNamespace
+
+    from rshw.reporting.run_figures import heading
+    from simulators.ir import Graph
+
+    prep = SimpleNamespace(label="trained", graph=Graph({"source": {"test_acc": 91.234}}))
+    activity = SimpleNamespace(meta={"accuracy_on_traced_pct": 87.5}, samples=8)
+    opts = SimpleNamespace(model="resnet19", variant="element")
+    title = heading(prep, opts, activity)
+    assert title == "resnet19 element (trained, test acc. 91.23%, 87.5% on 8 images)"
