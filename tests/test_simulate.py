@@ -50,6 +50,8 @@ def test_simulate_writes_report_figures_and_manifest(tmp_path, capsys):
     assert round(row.traced_acc_pct * 3 / 100, 9) in (0, 1, 2, 3)
     assert "accuracy: checkpoint test set n/a (untrained)" in printed
     assert {"energy_uj_ci95", "sops_ci95", "firing_rate_ci95", "calibrated"} <= set(summary)
+    over_images = manifest["reports"]["analytic"]["over_images"]
+    assert over_images["energy_uj"] == pytest.approx(row.energy_uj)
 
 
 def test_cache_is_reused_and_invalidated(tmp_path, capsys):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from simulators.report import Report
@@ -20,9 +21,10 @@ DEFAULT_PRESETS = {"analytic": "horowitz-45nm-fp32", "cim": "spikesim-rram-65nm"
 DEFAULT_SETTINGS = {"gpu": {"batch": [1, 64]}}
 """Runs made by default: the GPU at batch 1 (latency-bound, mostly idle) and at a throughput batch,
 since either alone misrepresents it."""
-CALIBRATED = {("gpu", "h200", "implementation", "eager")}
-"""(hardware, preset, option, value) whose numbers were fitted to measurements; every other GPU
-setting (another preset, the "tuned" kernels) is an uncalibrated projection, and says so."""
+CALIBRATED = {("gpu", "h200"): {"implementation": "eager"}}
+"""(hardware, preset) -> the run options (each at its ``simulate`` default) under which that model
+was fitted to measurements. Any other setting of such a hardware (another preset, the "tuned"
+kernels) is an uncalibrated projection, and every table says so."""
 
 
 def module(hardware: str):
@@ -101,14 +103,20 @@ class HardwareRun:
         return self.name.replace(" ", "-").replace("=", "")
 
     @property
+    def preset_name(self) -> str:
+        """The preset's name (a path's file stem)."""
+        return Path(self.preset).stem if self.preset.endswith(".toml") else self.preset
+
+    @property
     def calibrated(self) -> bool | None:
-        """Whether the model's numbers were fitted to measurements (None: not a measured kind
-        of hardware, e.g. an analytic energy table from the literature)."""
-        if self.hardware != "gpu":
+        """Whether the numbers were fitted to measurements; None for a hardware of which nothing
+        was measured (e.g. an analytic energy table from the literature)."""
+        if not any(hw == self.hardware for hw, _ in CALIBRATED):
             return None
-        implementation = self.settings.get("implementation", "eager")
-        preset = self.preset.rsplit("/", 1)[-1].removesuffix(".toml")
-        return ("gpu", preset, "implementation", implementation) in CALIBRATED
+        fitted = CALIBRATED.get((self.hardware, self.preset_name))
+        return fitted is not None and all(
+            self.settings.get(name, value) == value for name, value in fitted.items()
+        )
 
     def simulate(self, graph, activity) -> Report:
         """Run the model; a model that takes ``samples`` gets every traced image."""
@@ -151,7 +159,7 @@ def headline(run: HardwareRun, report: Report) -> dict[str, Any]:
 
     row = {
         "hardware": run.name,
-        "preset": run.preset.rsplit("/", 1)[-1].removesuffix(".toml"),
+        "preset": run.preset_name,
         "calibrated": run.calibrated,
         **image_columns(report),
         "area_mm2": report.summary.get("area_mm2"),

@@ -33,7 +33,7 @@ from rshw.pipeline.hardware import (
     expand_runs,
     headline,
 )
-from rshw.pipeline.image_stats import grow_images, relative_half_width
+from rshw.pipeline.image_stats import grow_images, image_columns, relative_half_width
 from rshw.pipeline.prepare import Prepared, prepare, shipped_checkpoint, untrained_note
 from rshw.pipeline.trace import torch_lif_activity, trace
 from rshw.training.checkpoint import git_revision, read_metadata
@@ -388,6 +388,7 @@ def simulate_run(opts: SimulateOptions, say=print) -> dict[str, Any]:
                     "preset": run.preset,
                     "settings": run.settings,
                     "calibrated": run.calibrated,
+                    "over_images": image_columns(r),
                     "config": r.config,
                     "summary": r.summary,
                 }
