@@ -16,6 +16,13 @@ from rshw.cli import main
 BASE = ["simulate", "--model", "scnn", "--hw", "analytic", "--images", "3", "-T", "2"]
 
 
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path_factory, monkeypatch):
+    """These tests check what is cached: each starts from an empty cache of its own, whatever
+    other tests of the session computed."""
+    monkeypatch.setenv("RSHW_CACHE", str(tmp_path_factory.mktemp("cache")))
+
+
 def run(tmp_path, *extra, out="run"):
     return main([*BASE, "--out", str(tmp_path / out), *extra])
 
