@@ -24,9 +24,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import NullFormatter
@@ -206,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--images", type=int, default=1000, help="test images for accuracy")
     p.add_argument("--energy-images", type=int, default=8, help="traced images for energy")
     p.add_argument("--calibration-images", type=int, default=256)
-    p.add_argument("--timesteps", type=int, default=4)
+    p.add_argument("-T", "--timesteps", type=int, default=4)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="results/chip_accuracy")
     args = p.parse_args(argv)

@@ -1,6 +1,6 @@
 """Synaptic operations per layer, by exact event count and by two rate conventions.
 
-    python analyses/sops.py [--model resnet19] [--variants none,layer,channel,element]
+    python -m analyses.sops [--model resnet19] [--variants none,layer,channel,element]
         [--dataset cifar10-sample] [--images 8] [--out results/sops/MODEL]
 
 The exact count charges each input spike with its neuron's real fan-out (borders, padding and
@@ -17,11 +17,9 @@ import argparse
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import pandas as pd
 
+from analyses import options
 from rshw.reporting import figures
 from rshw.reporting.tables import markdown
 from simulators.analytic import SOP_COLUMNS, count
@@ -43,12 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     from rshw.pipeline.simulate import SimulateOptions, prepare_traced
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--model", default="resnet19")
-    p.add_argument("--variants", default="none,layer,channel,element")
-    p.add_argument("--dataset", default="cifar10-sample")
-    p.add_argument("--data", default=None)
-    p.add_argument("--images", type=int, default=8)
-    p.add_argument("--out", default=None)
+    options.add(p, "model", "variants", "dataset", "data", "images", "timesteps", "out")
     args = p.parse_args(argv)
     out = Path(args.out or f"results/sops/{args.model}")
     frames = []
@@ -61,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
                 data=args.data,
                 images=args.images,
                 hardware=(),
+                timesteps=args.timesteps,
             )
         )
         frames.append(layer_counts(traced).assign(variant=variant, weights=traced.prep.label))

@@ -12,6 +12,7 @@ def preset_names() -> list[str]:
 
 __all__ = [
     "COUNT_COLUMNS",
+    "OPTIONS",
     "PRESETS",
     "SOP_COLUMNS",
     "EnergyTable",
@@ -24,5 +25,10 @@ __all__ = [
     "simulate",
 ]
 
-load_config = load_energy_table
-"""The same loader under the name every hardware package uses: ``load_config(name, overrides)``."""
+OPTIONS: dict = {}
+"""Run options of :func:`simulate` (the hardware protocol): none, everything is in the preset."""
+
+
+def load_config(preset="horowitz-45nm-fp32", overrides=None) -> EnergyTable:
+    """The hardware protocol's loader: a preset name or TOML path with ``overrides``."""
+    return load_energy_table(preset, overrides)[0]
