@@ -154,6 +154,7 @@ def write_tables(table: pd.DataFrame, out: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     from rshw.pipeline.hardware import DEFAULT_PRESETS, expand_runs
+    from rshw.pipeline.prepare import shipped_name
     from rshw.pipeline.simulate import SimulateOptions, prepare_traced
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -186,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     for variant in args.variants.split(","):
         ckpt = None
         if args.ckpt_dir:
-            candidate = Path(args.ckpt_dir) / f"{args.model}-{variant}"
+            candidate = Path(args.ckpt_dir) / shipped_name(args.model, args.dataset, variant)
             ckpt = str(candidate) if candidate.with_suffix(".json").is_file() else None
         opts = SimulateOptions(
             model=args.model,

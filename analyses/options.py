@@ -40,7 +40,10 @@ SPEC: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     ),
     "ckpt_dir": (
         ("--ckpt-dir",),
-        {"default": None, "help": "folder with MODEL-VARIANT checkpoints (default: shipped)"},
+        {
+            "default": None,
+            "help": "folder with MODEL-DATASET-VARIANT checkpoints (default: shipped)",
+        },
     ),
     "dataset": (("--dataset",), {"default": "cifar10-sample"}),
     "data": (("--data",), {"default": None, "help": "dataset folder or file (default: searched)"}),
