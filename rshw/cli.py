@@ -427,6 +427,12 @@ def _add_ship(sub) -> None:
     p.add_argument("checkpoint", help="checkpoint path (STEM, STEM.json or STEM.safetensors)")
     p.add_argument("--out", default=None, help="default: rshw/checkpoints/MODEL-DATASET-VARIANT")
     p.add_argument("--data", default=None, help="dataset folder or file (default: searched)")
+    p.add_argument(
+        "--fp32",
+        action="store_true",
+        help="ship the weights as trained (float32), not as fp16: for small models, so the "
+        "shipped network is exactly the one evaluated",
+    )
 
 
 def _run_ship(args) -> int:
@@ -444,19 +450,20 @@ def _run_ship(args) -> int:
     meta = read_metadata(args.checkpoint)
     name = shipped_name(meta["model"]["name"], meta["dataset"]["name"], meta["model"]["realspike"])
     out = args.out or SHIPPED / name
-    stem = ship_checkpoint(args.checkpoint, out)
+    stem = ship_checkpoint(args.checkpoint, out, half=not args.fp32)
     # fp16 weights are another network: evaluate the test split on what ships
     model, shipped = load_checkpoint(stem)
     test = load_dataset(meta["dataset"]["name"], args.data, "test", timesteps=model.timesteps)
     device = resolve_device("auto")
     acc = evaluate(model.to(device), make_loader(test, 256, False, False), device, quiet=True)
     shipped["test_acc_shipped"] = acc["acc"]
-    save_checkpoint(stem, model, {k: v for k, v in shipped.items() if k not in RESERVED}, half=True)
+    kept = {k: v for k, v in shipped.items() if k not in RESERVED}
+    save_checkpoint(stem, model, kept, half=not args.fp32)
     size = stem.with_suffix(".safetensors").stat().st_size / 2**20
     print(
-        f"wrote {stem}.safetensors ({size:.2f} MiB, fp16), {stem.name}.json: epoch "
-        f"{meta.get('epoch')}, validation {meta.get('val_acc')}%, test {meta.get('test_acc')}% "
-        f"as trained, {acc['acc']:.2f}% with the shipped fp16 weights"
+        f"wrote {stem}.safetensors ({size:.2f} MiB, {shipped['weights_dtype']}), {stem.name}.json:"
+        f" epoch {meta.get('epoch')}, validation {meta.get('val_acc')}%, test "
+        f"{meta.get('test_acc')}% as trained, {acc['acc']:.2f}% with the shipped weights"
     )
     return 0
 

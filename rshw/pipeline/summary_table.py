@@ -72,6 +72,11 @@ def summary_text(summary: pd.DataFrame) -> str:
         f"{first.images} simulated images {first.traced_acc_pct:.1f}%"
     )
     lines.append("± : 95 % confidence half-width over images (Student t); n/a: no interval")
+    if summary.hardware.str.contains("batch=").any():
+        lines.append(
+            "gpu batch=N: energy per image (the batch's / N); latency of the whole batch; dense "
+            "kernels do the same work for every image, so their interval is 0"
+        )
     if (summary.calibrated == False).any():  # noqa: E712 (None means "not a measured kind")
         lines.append("calibrated NO: a projection, not fitted to measurements (preset or kernels)")
     return "\n".join(lines)

@@ -262,10 +262,10 @@ RESERVED = (
 """Metadata keys :func:`save_checkpoint` writes itself."""
 
 
-def ship_checkpoint(source: str | Path, destination: str | Path) -> Path:
-    """Copy a trained checkpoint for distribution: fp16 weights, its metadata (with where it came
-    from) and, when the run folder has one, its ``metrics.csv`` as ``DEST.metrics.csv``. No
-    optimizer state. Returns the new checkpoint's stem."""
+def ship_checkpoint(source: str | Path, destination: str | Path, half: bool = True) -> Path:
+    """Copy a trained checkpoint for distribution: fp16 weights (``half``; else as trained), its
+    metadata (with where it came from) and, when the run folder has one, its ``metrics.csv`` as
+    ``DEST.metrics.csv``. No optimizer state. Returns the new checkpoint's stem."""
     src = checkpoint_stem(source)
     model, meta = load_checkpoint(src)
     kept = {k: v for k, v in meta.items() if k not in RESERVED}
@@ -275,7 +275,7 @@ def ship_checkpoint(source: str | Path, destination: str | Path) -> Path:
         "created": meta.get("created"),
         "git_revision": meta.get("git_revision"),
     }
-    stem = save_checkpoint(destination, model, kept, half=True)
+    stem = save_checkpoint(destination, model, kept, half=half)
     metrics = src.parent / "metrics.csv"
     if metrics.is_file():
         atomic_write_bytes(stem.with_name(stem.name + ".metrics.csv"), metrics.read_bytes())
