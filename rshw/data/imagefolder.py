@@ -16,6 +16,7 @@ from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
 from rshw.data.dataset import SPLITS
+from rshw.errors import DataError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".txz")
@@ -41,7 +42,7 @@ def decode_image(data: bytes | Path, where: str) -> np.ndarray:
         with Image.open(BytesIO(data) if isinstance(data, bytes) else data) as image:
             return np.asarray(image.convert("RGB"))
     except (UnidentifiedImageError, OSError) as err:
-        raise ValueError(f"cannot decode image {where}: {err}") from None
+        raise DataError(f"cannot decode image {where}: {err}") from None
 
 
 def stack_images(images: Sequence[np.ndarray], names: Sequence[str]) -> np.ndarray:
@@ -49,7 +50,7 @@ def stack_images(images: Sequence[np.ndarray], names: Sequence[str]) -> np.ndarr
     shape = images[0].shape
     for image, name in zip(images, names, strict=True):
         if image.shape != shape:
-            raise ValueError(f"image {name} is {image.shape}, but {names[0]} is {shape}")
+            raise DataError(f"image {name} is {image.shape}, but {names[0]} is {shape}")
     return np.stack(images)
 
 
@@ -71,7 +72,7 @@ def folder_files(root: Path, split: str, classes: Sequence[str]) -> list[tuple[i
             found = (p for p in class_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
             files.extend((label, p) for p in sorted(found))
     if not files:
-        raise ValueError(f"{split_dir} holds no {'/'.join(IMAGE_SUFFIXES)} images in class folders")
+        raise DataError(f"{split_dir} holds no {'/'.join(IMAGE_SUFFIXES)} images in class folders")
     return files
 
 
@@ -113,7 +114,7 @@ def read_tar(
         decoded[split].append((cls, name, decode_image(data, f"{archive}:{split}/{cls}/{name}")))
     classes = class_order((cls for items in decoded.values() for cls, _, _ in items), canonical)
     if not classes:
-        raise ValueError(f"{archive} holds no images under train/<class>/ or test/<class>/")
+        raise DataError(f"{archive} holds no images under train/<class>/ or test/<class>/")
     label = {name: i for i, name in enumerate(classes)}
     arrays = {}
     for split, items in decoded.items():

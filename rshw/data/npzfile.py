@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rshw.errors import DataError
+
 
 def find_file(path: Path, file_names: Sequence[str]) -> Path | None:
     """``path`` itself when it is an npz file, else the first of ``file_names`` inside it."""
@@ -17,17 +19,17 @@ def find_file(path: Path, file_names: Sequence[str]) -> Path | None:
 
 
 def read_arrays(path: Path, keys: Sequence[str]) -> dict[str, np.ndarray]:
-    """The arrays ``keys`` of the npz at ``path``; ValueError names any that are missing."""
+    """The arrays ``keys`` of the npz at ``path``; DataError names any that are missing."""
     try:
         npz = np.load(path, allow_pickle=False)
     except (OSError, ValueError, zipfile.BadZipFile) as err:
-        raise ValueError(f"{path} is not a readable npz file: {err}") from None
+        raise DataError(f"{path} is not a readable npz file: {err}") from None
     if not isinstance(npz, np.lib.npyio.NpzFile):
-        raise ValueError(f"{path} holds a single array, not an npz archive of named arrays")
+        raise DataError(f"{path} holds a single array, not an npz archive of named arrays")
     with npz:
         missing = [k for k in keys if k not in npz.files]
         if missing:
-            raise ValueError(
+            raise DataError(
                 f"{path} lacks key(s) {', '.join(missing)}; it has {', '.join(npz.files) or 'none'}"
             )
         return {k: npz[k] for k in keys}

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from rshw.errors import OptionError
 from rshw.training.distributed import gather_from_processes, world_size
 from rshw.training.neurons import LIF
 from rshw.training.realspike import RealSpike, check_granularity
@@ -228,7 +229,7 @@ class SpikingNet(nn.Module):
     ) -> None:
         super().__init__()
         if timesteps < 1 or num_classes < 1 or in_channels < 1:
-            raise ValueError("timesteps, num_classes and in_channels must all be >= 1")
+            raise OptionError("timesteps, num_classes and in_channels must all be >= 1")
         self.realspike = check_granularity(realspike)
         self.timesteps = timesteps
         self.num_classes = num_classes

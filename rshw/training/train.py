@@ -32,6 +32,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from rshw.data import load_dataset, make_loader
+from rshw.errors import Interrupted, OptionError
 from rshw.models import create_model
 from rshw.training import checkpoint as ckpt
 from rshw.training import distributed
@@ -71,12 +72,12 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
-            raise ValueError(
+            raise OptionError(
                 f"unknown optimizer {self.optimizer!r}; choose one of {list(OPTIMIZERS)}"
             )
         for name in ("timesteps", "epochs", "batch_size"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+                raise OptionError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.lr is None:
             self.lr = DEFAULT_LR[self.optimizer]
 
@@ -102,9 +103,32 @@ class TrainConfig:
 
 
 def resolve_device(device: str) -> torch.device:
+    """``auto`` (CUDA when present, else CPU), ``cpu``, ``cuda`` or ``cuda:N``, checked against
+    this machine now rather than failing deep inside the first step."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        resolved = torch.device(device)
+    except RuntimeError:
+        raise OptionError(
+            f"--device {device!r} is not a device; use auto, cpu, cuda or cuda:N"
+        ) from None
+    if resolved.type not in ("cpu", "cuda"):
+        raise OptionError(
+            f"--device {device!r}: rshw runs on cpu or cuda; use auto, cpu, cuda or cuda:N"
+        )
+    if resolved.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise OptionError(
+                f"--device {device!r}: this machine has no CUDA device; use --device cpu"
+            )
+        if resolved.index is not None and resolved.index >= count:
+            raise OptionError(
+                f"--device {device!r}: this machine has {count} CUDA device(s): "
+                f"cuda:0..cuda:{count - 1}"
+            )
+    return resolved
 
 
 def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -261,7 +285,7 @@ def _check_resumable(cfg: TrainConfig, meta: dict[str, Any], stem: Path) -> None
 def local_batch_size(batch_size: int, world_size: int) -> int:
     """Each process's share of the global ``batch_size``."""
     if batch_size % world_size:
-        raise ValueError(
+        raise OptionError(
             f"--batch-size is the global batch and must be a multiple of the {world_size} "
             f"processes, got {batch_size}"
         )
@@ -276,8 +300,22 @@ def train(cfg: TrainConfig, restart: bool = False, quiet: bool = False) -> dict[
     process, device = distributed.setup(resolve_device(cfg.device))
     try:
         return _train(cfg, process, device, restart, quiet or not process.is_main)
+    except KeyboardInterrupt:
+        raise _interrupted(Path(cfg.out) / "last") from None
     finally:
         distributed.teardown(process)
+
+
+def _interrupted(last: Path) -> Interrupted:
+    """Ctrl-C: what ``last`` holds now, and that the same command resumes from it."""
+    if ckpt.exists(last):
+        epoch = ckpt.read_metadata(last).get("epoch")
+        return Interrupted(
+            f"interrupted after epoch {epoch}; run the same command again to resume from {last}"
+        )
+    return Interrupted(
+        "interrupted before the first epoch ended (nothing saved); run the same command again"
+    )
 
 
 def _train(
@@ -291,7 +329,6 @@ def _train(
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed shapes: pick the fastest convolutions once
     out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
 
     train_set = load_dataset(cfg.dataset, cfg.data, "train", timesteps=cfg.timesteps)
@@ -310,6 +347,7 @@ def _train(
     )
     model = prepare_model(model, device)
     optimizer = build_optimizer(model, cfg)
+    out.mkdir(parents=True, exist_ok=True)  # only once the data and the model are known good
     share = {"rank": process.rank, "world_size": process.world_size}
     train_loader = make_loader(
         train_set,
@@ -324,18 +362,21 @@ def _train(
     test_samples = len(range(process.rank, len(test_set), process.world_size))
 
     last = out / "last"
-    start_epoch, best_acc = 0, -1.0
+    start_epoch, best_acc, last_row = 0, -1.0, None
     if ckpt.exists(last) and not restart:
         meta = ckpt.read_metadata(last)
         _check_resumable(cfg, meta, last)
         ckpt.load_checkpoint(last, model, map_location=str(device))
         ckpt.load_training_state(last, optimizer)
         start_epoch, best_acc = meta["epoch"], meta.get("best_test_acc", -1.0)
+        last_row = meta.get("metrics")
         if not quiet:
             print(
                 f"resuming {last} after epoch {start_epoch} (test accuracy {meta['test_acc']:.2f}%)"
             )
     rows = _read_metrics(out / "metrics.csv", start_epoch)
+    if last_row and (not rows or int(rows[-1]["epoch"]) < start_epoch):
+        rows.append(last_row)  # a crash came between saving last and writing its metrics row
     step_model = _step_model(model, device, process, cfg.compile)
 
     steps_per_epoch = len(train_loader)
@@ -391,6 +432,7 @@ def _train(
             "device": str(device) if device.type != "cuda" else torch.cuda.get_device_name(device),
             "processes": process.world_size,
             "train_config": asdict(cfg),
+            "metrics": result,
         }
         ckpt.save_checkpoint(last, model, meta, optimizer)
         if test["acc"] >= best_acc:
@@ -429,5 +471,5 @@ def config_from_dict(values: dict[str, Any]) -> TrainConfig:
     known = {f.name for f in fields(TrainConfig)}
     unknown = set(values) - known
     if unknown:
-        raise ValueError(f"unknown training option(s) {sorted(unknown)}; known: {sorted(known)}")
+        raise OptionError(f"unknown training option(s) {sorted(unknown)}; known: {sorted(known)}")
     return TrainConfig(**values)
