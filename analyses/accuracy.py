@@ -20,6 +20,7 @@ if __package__ in (None, ""):
 
 import pandas as pd
 
+from rshw.errors import run_guarded
 from rshw.reporting.tables import markdown
 from simulators.files import atomic_write_text
 
@@ -70,4 +71,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_guarded(main))

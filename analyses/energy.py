@@ -26,6 +26,7 @@ if __package__ in (None, ""):
 import pandas as pd
 
 from analyses import energy_figures
+from rshw.errors import run_guarded
 from rshw.reporting.tables import markdown
 from simulators.files import atomic_write_text
 
@@ -199,4 +200,4 @@ def _default_presets(hw: str, defaults: dict[str, str]) -> list[str]:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_guarded(main))

@@ -20,6 +20,7 @@ if __package__ in (None, ""):
 
 import pandas as pd
 
+from rshw.errors import run_guarded
 from rshw.reporting import figures
 from rshw.reporting.tables import markdown
 from simulators.files import atomic_write_text
@@ -102,4 +103,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_guarded(main))

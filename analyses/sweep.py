@@ -27,6 +27,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from analyses import sweep_figures
+from rshw.errors import run_guarded
 from rshw.pipeline.sweep import Point, load_grid, run_point, save_point
 from simulators.files import atomic_write_text
 
@@ -161,4 +162,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_guarded(main))

@@ -6,6 +6,7 @@ images in a stable order: by class (label order), then by file name.
 
 from __future__ import annotations
 
+import sys
 import tarfile
 from collections.abc import Iterable, Iterator, Sequence
 from io import BytesIO
@@ -54,10 +55,27 @@ def stack_images(images: Sequence[np.ndarray], names: Sequence[str]) -> np.ndarr
     return np.stack(images)
 
 
+def is_image(path: PurePosixPath | Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES
+
+
 def folder_classes(root: Path, canonical: Sequence[str] = ()) -> list[str]:
-    """Class folder names of every split under ``root``, so train and test share labels."""
+    """Class folder names of every split under ``root``, so train and test share labels.
+
+    Hidden folders (``.ipynb_checkpoints``) are not classes. A class folder without images is an
+    error: it would silently give the model one more class than the data has.
+    """
     split_dirs = [root / split for split in SPLITS if (root / split).is_dir()]
-    return class_order((c.name for d in split_dirs for c in d.iterdir() if c.is_dir()), canonical)
+    class_dirs = [
+        c for d in split_dirs for c in sorted(d.iterdir()) if c.is_dir() and c.name[0] != "."
+    ]
+    for class_dir in class_dirs:
+        if not any(p.is_file() and is_image(p) for p in class_dir.iterdir()):
+            raise DataError(
+                f"class folder {class_dir} holds no {'/'.join(IMAGE_SUFFIXES)} images: add its "
+                "images or remove the folder (it would add a class with no data)"
+            )
+    return class_order((c.name for c in class_dirs), canonical)
 
 
 def folder_files(root: Path, split: str, classes: Sequence[str]) -> list[tuple[int, Path]]:
@@ -66,14 +84,27 @@ def folder_files(root: Path, split: str, classes: Sequence[str]) -> list[tuple[i
     if not split_dir.is_dir():
         raise FileNotFoundError(f"ImageFolder {root} has no {split}/ folder")
     files: list[tuple[int, Path]] = []
+    skipped: list[Path] = []
     for label, name in enumerate(classes):
         class_dir = split_dir / name
         if class_dir.is_dir():
-            found = (p for p in class_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-            files.extend((label, p) for p in sorted(found))
+            entries = sorted(p for p in class_dir.iterdir() if p.is_file())
+            files.extend((label, p) for p in entries if is_image(p))
+            skipped.extend(p for p in entries if not is_image(p))
     if not files:
         raise DataError(f"{split_dir} holds no {'/'.join(IMAGE_SUFFIXES)} images in class folders")
+    say_skipped(len(skipped), split_dir, skipped[0] if skipped else None)
     return files
+
+
+def say_skipped(count: int, where: Path, example: PurePosixPath | Path | None) -> None:
+    """One line on stderr when files that are not images were left out, so none vanish unseen."""
+    if count:
+        print(
+            f"{where}: skipped {count} file(s) that are not {'/'.join(IMAGE_SUFFIXES)} images "
+            f"(e.g. {example})",
+            file=sys.stderr,
+        )
 
 
 def read_folder(files: Sequence[tuple[int, Path]], desc: str) -> tuple[np.ndarray, np.ndarray]:
@@ -86,18 +117,22 @@ def read_folder(files: Sequence[tuple[int, Path]], desc: str) -> tuple[np.ndarra
 def tar_images(archive: Path) -> Iterator[tuple[str, str, str, bytes]]:
     """``(split, class, file name, bytes)`` of every image member, in archive order.
 
-    Members are matched on their last three path parts, so a leading folder is fine.
+    Members are matched on their last three path parts, so a leading folder is fine. Other
+    files inside a class folder are skipped and counted in one line on stderr.
     """
+    skipped: list[str] = []
     with tarfile.open(archive, "r|*") as tar:
         for member in tar:
             parts = PurePosixPath(member.name).parts
             if not member.isfile() or len(parts) < 3 or parts[-3] not in SPLITS:
                 continue
-            if PurePosixPath(parts[-1]).suffix.lower() not in IMAGE_SUFFIXES:
+            if not is_image(PurePosixPath(parts[-1])):
+                skipped.append(member.name)
                 continue
             f = tar.extractfile(member)
             if f is not None:
                 yield parts[-3], parts[-2], parts[-1], f.read()
+    say_skipped(len(skipped), archive, skipped[0] if skipped else None)
 
 
 def read_tar(

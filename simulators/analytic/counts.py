@@ -43,7 +43,7 @@ def _input_spikes(activity: Activity, edge: str) -> np.ndarray:
 
 def count(graph: Graph, activity: Activity) -> pd.DataFrame:
     """One row per node with work to do and per step; columns :data:`COUNT_COLUMNS`."""
-    activity.check_graph(graph.fingerprint())
+    activity.check_graph(graph)
     steps = activity.timesteps
     rows = []
     for node in graph:
