@@ -1,4 +1,7 @@
-"""The boundary itself: user errors → one line and exit 2, Ctrl-C → 130, bugs → traceback."""
+"""The boundary itself: user errors → one line and exit 2, Ctrl-C → 130, bugs → traceback.
+
+Every mistake gives exit 2 (130 for Ctrl-C), one line on stderr naming the culprit, no traceback,
+nothing on stdout; the ``cli`` and ``one_line`` fixtures live in tests/conftest.py."""
 
 import os
 import subprocess
