@@ -377,6 +377,8 @@ def _train(
     rows = _read_metrics(out / "metrics.csv", start_epoch)
     if last_row and (not rows or int(rows[-1]["epoch"]) < start_epoch):
         rows.append(last_row)  # a crash came between saving last and writing its metrics row
+        if process.is_main:
+            _write_metrics(out / "metrics.csv", rows)
     step_model = _step_model(model, device, process, cfg.compile)
 
     steps_per_epoch = len(train_loader)
