@@ -118,7 +118,7 @@ def _add_eval(sub) -> None:
 def _run_eval(args) -> int:
     from rshw.data import load_dataset, make_loader
     from rshw.training.checkpoint import load_checkpoint
-    from rshw.training.train import evaluate, resolve_device
+    from rshw.training.train import check_fits, evaluate, resolve_device
 
     device = resolve_device(args.device)
     model, meta = load_checkpoint(args.checkpoint, map_location=str(device))
@@ -126,6 +126,7 @@ def _run_eval(args) -> int:
     if dataset is None:
         raise OptionError(f"{args.checkpoint}: its metadata names no dataset; pass --dataset")
     ds = load_dataset(dataset, args.data, args.split, timesteps=model.timesteps)
+    check_fits(model, ds, str(args.checkpoint))
     metrics = evaluate(model, make_loader(ds, args.batch_size, False, False), device)
     print(
         json.dumps(

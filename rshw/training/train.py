@@ -196,6 +196,28 @@ def train_step(
     return loss.detach(), logits.detach()
 
 
+def check_fits(model: nn.Module, dataset, what: str) -> None:
+    """Refuse a dataset whose images or classes differ from what ``model`` (from ``what``, e.g.
+    a checkpoint path) was built for, before any batch reaches it."""
+    config = getattr(model, "config", {})
+    want = {k: config.get(k) for k in ("in_channels", "input_size", "num_classes")}
+    have = {
+        "in_channels": dataset.in_channels,
+        "input_size": tuple(dataset.input_size),
+        "num_classes": dataset.num_classes,
+    }
+    if isinstance(want["input_size"], int):
+        want["input_size"] = (want["input_size"],) * 2
+    elif want["input_size"] is not None:
+        want["input_size"] = tuple(want["input_size"])
+    diffs = [f"{k} {have[k]} (model {want[k]})" for k in have if want[k] not in (None, have[k])]
+    if diffs:
+        raise OptionError(
+            f"{dataset.name!r} does not fit {what}: {', '.join(diffs)}; pass the dataset it was "
+            "trained on"
+        )
+
+
 @torch.no_grad()
 def evaluate(
     model: nn.Module,

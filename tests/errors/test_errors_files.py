@@ -160,3 +160,15 @@ def test_pickle_checkpoints_are_never_loaded(tmp_path, name, cli, one_line):
     code, out, err = cli("eval", path)
     assert code == 2 and out == ""
     one_line(err, str(path), "never loads pickles", "docs/errors.md")
+
+
+def test_eval_on_a_dataset_the_model_does_not_fit(saved, tmp_path, cli, one_line):
+    rng = np.random.default_rng(0)
+    images = {
+        f"x_{s}": rng.integers(0, 255, (10, 28, 28), dtype=np.uint8) for s in ("train", "test")
+    }
+    labels = {f"y_{s}": np.arange(10) for s in ("train", "test")}
+    np.savez(tmp_path / "mnist.npz", **images, **labels)
+    code, out, err = cli("eval", saved, "--dataset", "mnist", "--data", tmp_path / "mnist.npz")
+    assert code == 2 and out == ""
+    one_line(err, f"'mnist' does not fit {saved}", "in_channels 1 (model 3)", "(28, 28)")
