@@ -1,4 +1,3 @@
-import os
 from pathlib import Path
 
 import pytest
@@ -8,9 +7,9 @@ SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Tests never write decoded-dataset caches into the user's home folder."""
-    if "RSHW_CACHE" not in os.environ:
-        monkeypatch.setenv("RSHW_CACHE", str(tmp_path_factory.getbasetemp() / "rshw-cache"))
+    """Tests never read or write the user's caches (not even a $RSHW_CACHE the shell sets: a hit
+    left there by an earlier run would turn tests of recomputation into stale passes or fails)."""
+    monkeypatch.setenv("RSHW_CACHE", str(tmp_path_factory.getbasetemp() / "rshw-cache"))
 
 
 @pytest.fixture
