@@ -6,6 +6,7 @@ import importlib
 import inspect
 from typing import Any
 
+from rshw.errors import OptionError
 from simulators.report import Report
 
 HARDWARE = ("analytic", "cim", "gpu")
@@ -15,7 +16,7 @@ DEFAULT_PRESETS = {"analytic": "horowitz-45nm-fp32", "cim": "spikesim-rram-65nm"
 def module(hardware: str):
     """The ``simulators.<hardware>`` package (imported on first use)."""
     if hardware not in HARDWARE:
-        raise ValueError(f"unknown hardware {hardware!r}; choose from {', '.join(HARDWARE)}")
+        raise OptionError(f"unknown hardware {hardware!r}; choose from {', '.join(HARDWARE)}")
     return importlib.import_module(f"simulators.{hardware}")
 
 
@@ -29,7 +30,7 @@ def check_preset(hardware: str, preset: str) -> str:
         return preset
     names = preset_names(hardware)
     if preset not in names:
-        raise ValueError(
+        raise OptionError(
             f"unknown {hardware} preset {preset!r}; presets: {', '.join(names)} "
             "(or a path to a .toml file)"
         )

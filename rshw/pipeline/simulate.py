@@ -25,6 +25,7 @@ import torch
 from tqdm import tqdm
 
 from rshw.data import load_dataset, make_loader
+from rshw.errors import OptionError
 from rshw.pipeline import runcache
 from rshw.pipeline.hardware import (
     DEFAULT_PRESETS,
@@ -72,16 +73,16 @@ class SimulateOptions:
             self.presets[hw] = check_preset(hw, self.presets.get(hw, DEFAULT_PRESETS[hw]))
         for hw, options in self.hw_options.items():
             if hw not in self.hardware:
-                raise ValueError(f"options for {hw!r}, which is not among {list(self.hardware)}")
+                raise OptionError(f"options for {hw!r}, which is not among {list(self.hardware)}")
             try:
                 load_config(hw, self.presets[hw], split_options(hw, options)[0])
             except ValueError as e:
-                raise ValueError(
+                raise OptionError(
                     f"{hw} option: {e}; or a simulate option: "
                     f"{', '.join(sorted(simulate_keywords(hw)))}"
                 ) from None
         if self.images < 1:
-            raise ValueError(f"images must be >= 1, got {self.images}")
+            raise OptionError(f"images must be >= 1, got {self.images}")
 
     @property
     def run_folder(self) -> Path:

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import tomllib
 
+from rshw.errors import OptionError
 from rshw.pipeline.hardware import (
     HARDWARE,
     check_preset,
@@ -49,7 +50,7 @@ SWEEP_KEYS = {"models", "variants", "dataset", "data", "images", "timesteps", "s
 HARDWARE_KEYS = {"kind", "preset", "grid", "points"}
 
 
-class GridError(ValueError):
+class GridError(OptionError):
     """A grid file is malformed; the message names the key."""
 
 
