@@ -1,72 +1,252 @@
-"""Test accuracy of trained checkpoints, per Real Spike variant, from metadata or by evaluation.
+"""Real Spike against vanilla: test accuracy over seeds, with the inference cost beside it.
 
-    python analyses/accuracy.py CKPT [CKPT ...] [--evaluate] [--dataset NAME] [--data PATH]
-        [--out results/accuracy]
+    python analyses/accuracy.py                      # every runs/*/best
+    python analyses/accuracy.py runs/scnn-mnist-*-s* --cost-images 100 --out results/accuracy
 
-Without ``--evaluate`` the accuracy recorded in each checkpoint's metadata (test split, at the
-end of its epoch) is reported; with it, every checkpoint is evaluated again on the full test
-split. Writes ``accuracy.csv`` and ``accuracy.md`` with epochs, wall time and device from the
-metadata.
+Each argument is a checkpoint (``STEM``) or a run folder (its ``best``). Per checkpoint: the
+validation accuracy that chose it and the test accuracy evaluated once on it (from its
+metadata; ``--evaluate`` evaluates the test split again), its seed and recipe, and the cost of
+its folded binary-spike network on ``--cost-images`` test images: weights stored (shared and
+unshared), spikes per image and exact synaptic operations (SOPs) per image.
+
+Checkpoints trained with the same recipe (model, dataset, T, epochs, batch, optimizer, lr, ...)
+but different seeds form a cell: mean ± sample standard deviation of test accuracy over seeds.
+A granularity "beats vanilla" only when both cells have at least 3 seeds and its mean minus one
+standard deviation lies above vanilla's mean plus one standard deviation ("below" mirrors it);
+otherwise the gap is "within seed spread" or, with fewer than 3 seeds, "no claim (n < 3)".
+
+Writes ``runs.csv`` (one row per checkpoint), ``accuracy.csv``/``.md``/``.tex`` (one row per
+cell) and ``accuracy.pdf``/``.png`` (test accuracy per granularity, error bars = one std).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import sys
 from pathlib import Path
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import numpy as np
 import pandas as pd
 
-from rshw.errors import run_guarded
+from rshw.errors import OptionError, run_guarded
 from rshw.reporting.tables import markdown
 from simulators.files import atomic_write_text
 
+GRANULARITY_ORDER = ("none", "layer", "channel", "element")
+RECIPE_KEYS = (
+    "timesteps",
+    "epochs",
+    "batch_size",
+    "optimizer",
+    "lr",
+    "weight_decay",
+    "augment",
+    "cutout",
+    "train_limit",
+    "surrogate",
+    "val_size",
+)
+MIN_SEEDS = 3
 
-def row(path: str, evaluate_again: bool, dataset: str | None, data: str | None) -> dict:
-    from rshw.training.checkpoint import load_checkpoint, read_metadata
 
-    meta = read_metadata(path)
-    out = {
-        "checkpoint": path,
-        "model": meta["model"]["name"],
-        "variant": meta["model"]["realspike"],
-        "timesteps": meta["model"]["timesteps"],
-        "dataset": meta.get("dataset", {}).get("name"),
-        "epoch": meta.get("epoch"),
-        "test_acc_metadata": meta.get("test_acc"),
-        "device": meta.get("device"),
-        "created": meta.get("created"),
+def checkpoint_paths(arguments: list[str]) -> list[Path]:
+    """Checkpoint stems from checkpoint or run-folder arguments (default: ``runs/*/best``)."""
+    from rshw.training.checkpoint import exists
+
+    found = []
+    for argument in arguments or sorted(str(p.parent) for p in Path("runs").glob("*/best.json")):
+        path = Path(argument)
+        stem = path / "best" if path.is_dir() else path
+        if not exists(stem):
+            raise OptionError(f"no checkpoint at {stem} (give STEM or a run folder with best.*)")
+        found.append(stem)
+    if not found:
+        raise OptionError("no checkpoints: give checkpoints or run folders, or train into runs/")
+    return found
+
+
+def train_seconds(stem: Path) -> float | None:
+    """Training wall time: the epochs' seconds in the run's ``metrics.csv`` (or the shipped
+    copy ``STEM.metrics.csv``)."""
+    for metrics in (stem.parent / "metrics.csv", stem.with_name(stem.name + ".metrics.csv")):
+        if metrics.is_file():
+            with open(metrics, newline="") as f:
+                return sum(float(r["epoch_seconds"]) for r in csv.DictReader(f))
+    return None
+
+
+def inference_cost(stem: Path, images: int, data: str | None) -> dict:
+    """Fold the checkpoint and trace ``images`` test images: stored weights, spikes and exact
+    SOPs per image of the binary-spike network."""
+    import tempfile
+
+    from rshw.data import load_dataset
+    from rshw.pipeline.reparam import reparameterize
+    from rshw.pipeline.trace import trace
+    from rshw.training.checkpoint import load_checkpoint
+    from simulators.analytic.counts import count
+    from simulators.ir import WEIGHTED_OPS
+
+    model, meta = load_checkpoint(stem)
+    graph = reparameterize(model.eval(), np.float64)
+    test = load_dataset(meta["dataset"]["name"], data, "test", timesteps=model.timesteps)
+    with tempfile.TemporaryDirectory() as folder:
+        activity, _ = trace(
+            graph,
+            test,
+            min(images, len(test)),
+            Path(folder) / "act",
+            dtype=np.float64,
+            progress=False,
+        )
+        counts = count(graph, activity)
+        spikes = sum(activity.sample_counts(e).sum() for e in activity.edges) / activity.samples
+        accuracy = activity.meta.get("accuracy_on_traced_pct")
+    weighted = [n for n in graph if n.op in WEIGHTED_OPS]
+    return {
+        "weights_shared": sum(n.weight_count for n in weighted if n.op != "local"),
+        "weights_unshared": sum(n.weight_count for n in weighted if n.op == "local"),
+        "spikes_per_image": float(spikes),
+        "sops_per_image": float(counts["sops"].sum() / activity.samples),
+        "cost_images": activity.samples,
+        "folded_acc_on_cost_images": accuracy,
     }
-    if evaluate_again:
-        from rshw.data import load_dataset, make_loader
-        from rshw.training.train import evaluate, resolve_device
 
-        device = resolve_device("auto")
-        model, _ = load_checkpoint(path, map_location=str(device))
-        ds = load_dataset(dataset or out["dataset"], data, "test", timesteps=model.timesteps)
-        out["test_acc_evaluated"] = evaluate(model, make_loader(ds, 256, False, False), device)[
-            "acc"
-        ]
-    return out
+
+def checkpoint_row(stem: Path, args: argparse.Namespace) -> dict:
+    from rshw.training.checkpoint import read_metadata
+
+    meta = read_metadata(stem)
+    config = meta.get("train_config", {})
+    row = {
+        "checkpoint": str(stem),
+        "model": meta["model"]["name"],
+        "dataset": meta.get("dataset", {}).get("name"),
+        "variant": meta["model"]["realspike"],
+        "seed": meta.get("seed"),
+        "epoch_chosen": meta.get("epoch"),
+        "val_acc": meta.get("val_acc"),
+        "test_acc": meta.get("test_acc"),
+        "train_seconds": train_seconds(stem),
+        "device": meta.get("device"),
+        "precision": meta.get("precision"),
+        "recipe": ", ".join(f"{k}={config.get(k)}" for k in RECIPE_KEYS if k in config),
+    }
+    if args.evaluate:
+        row["test_acc"] = evaluate_test(stem, args.data)
+    if args.cost_images:
+        row.update(inference_cost(stem, args.cost_images, args.data))
+    return row
+
+
+def evaluate_test(stem: Path, data: str | None) -> float:
+    from rshw.data import load_dataset, make_loader
+    from rshw.training.checkpoint import load_checkpoint
+    from rshw.training.train import evaluate, resolve_device
+
+    device = resolve_device("auto")
+    model, meta = load_checkpoint(stem, map_location=str(device))
+    test = load_dataset(meta["dataset"]["name"], data, "test", timesteps=model.timesteps)
+    return evaluate(model, make_loader(test, 256, False, False), device, quiet=True)["acc"]
+
+
+def verdict(cell: pd.Series, vanilla: pd.Series | None) -> str:
+    """The claim a cell may make against vanilla (module docstring)."""
+    if cell["variant"] == "none":
+        return "baseline"
+    if vanilla is None or cell["seeds"] < MIN_SEEDS or vanilla["seeds"] < MIN_SEEDS:
+        return f"no claim (n < {MIN_SEEDS})"
+    if cell["test_mean"] - cell["test_std"] > vanilla["test_mean"] + vanilla["test_std"]:
+        return "beats vanilla"
+    if cell["test_mean"] + cell["test_std"] < vanilla["test_mean"] - vanilla["test_std"]:
+        return "below vanilla"
+    return "within seed spread"
+
+
+def summarize(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per (model, dataset, recipe, variant): accuracy over seeds and mean cost."""
+    keys = ["model", "dataset", "recipe", "variant"]
+    cost = [
+        c
+        for c in ("weights_shared", "weights_unshared", "spikes_per_image", "sops_per_image")
+        if c in runs
+    ]
+    cells = (
+        runs.groupby(keys, sort=False)
+        .agg(
+            seeds=("seed", "nunique"),
+            test_mean=("test_acc", "mean"),
+            test_std=("test_acc", "std"),
+            val_mean=("val_acc", "mean"),
+            **{c: (c, "mean") for c in cost},
+        )
+        .reset_index()
+    )
+    cells["variant"] = pd.Categorical(cells["variant"], GRANULARITY_ORDER, ordered=True)
+    cells = cells.sort_values(["model", "dataset", "recipe", "variant"]).reset_index(drop=True)
+    cells["variant"] = cells["variant"].astype(str)
+    deltas, verdicts = [], []
+    for _, cell in cells.iterrows():
+        same = cells[(cells[keys[:3]] == cell[keys[:3]]).all(axis=1) & (cells["variant"] == "none")]
+        vanilla = same.iloc[0] if len(same) else None
+        deltas.append(np.nan if vanilla is None else cell["test_mean"] - vanilla["test_mean"])
+        verdicts.append(verdict(cell, vanilla))
+    cells.insert(cells.columns.get_loc("val_mean") + 1, "delta_vs_none", deltas)
+    cells["claim"] = verdicts
+    return cells
+
+
+def figure(cells: pd.DataFrame, path: Path) -> list[Path]:
+    from rshw.reporting import figures
+
+    groups = list(cells.groupby(["model", "dataset", "recipe"], sort=False))
+    fig, axes = figures.figure(
+        width_columns=min(2.0, 0.7 * len(groups)), ncols=len(groups), squeeze=False
+    )
+    for ax, ((model, dataset, _), cell) in zip(axes[0], groups, strict=True):
+        x = np.arange(len(cell))
+        ax.errorbar(x, cell["test_mean"], yerr=cell["test_std"].fillna(0), fmt="o", capsize=3)
+        ax.set_xticks(
+            x, [f"{v}\n(n={n})" for v, n in zip(cell["variant"], cell["seeds"], strict=True)]
+        )
+        ax.set_title(f"{model} on {dataset}")
+        ax.set_ylabel("test accuracy (%)")
+    return figures.save(fig, path)
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("checkpoints", nargs="+")
-    p.add_argument("--evaluate", action="store_true")
-    p.add_argument("--dataset", default=None)
-    p.add_argument("--data", default=None)
+    p.add_argument("checkpoints", nargs="*", help="checkpoints or run folders (default runs/*)")
+    p.add_argument("--evaluate", action="store_true", help="evaluate the test split again")
+    p.add_argument(
+        "--cost-images",
+        type=int,
+        default=100,
+        help="test images traced for spikes and SOPs per image (0: no cost columns)",
+    )
+    p.add_argument("--data", default=None, help="dataset folder or file (default: searched)")
     p.add_argument("--out", default="results/accuracy")
     args = p.parse_args(argv)
-    table = pd.DataFrame([row(c, args.evaluate, args.dataset, args.data) for c in args.checkpoints])
+    from tqdm import tqdm
+
+    stems = checkpoint_paths(args.checkpoints)
+    runs = pd.DataFrame([checkpoint_row(s, args) for s in tqdm(stems, desc="checkpoints")])
+    cells = summarize(runs)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "accuracy.csv", table.to_csv(index=False))
-    atomic_write_text(out / "accuracy.md", markdown(table))
-    print(table.to_string(index=False))
+    atomic_write_text(out / "runs.csv", runs.to_csv(index=False))
+    atomic_write_text(out / "accuracy.csv", cells.to_csv(index=False))
+    atomic_write_text(out / "accuracy.md", markdown(cells))
+    atomic_write_text(
+        out / "accuracy.tex", cells.to_latex(index=False, float_format="%.4g", na_rep="--")
+    )
+    figure(cells, out / "accuracy")
+    print(cells.drop(columns="recipe").to_string(index=False))
+    print(f"wrote {out}/runs.csv, accuracy.csv/.md/.tex/.pdf/.png")
     return 0
 
 

@@ -3,12 +3,19 @@ same ResNet19, measured in one run on one device.
 
     python -m bench.train_throughput                              # CUDA: T=4, batch 64, bf16
     python -m bench.train_throughput --device cpu --steps 3 --batch-size 8
+    python -m bench.train_throughput --device cpu --model scnn --input-shape 1x28x28 \
+        --variants rshw --steps 20 --warmup 3                     # CPU float32 against bf16
+
+Each variant runs at every precision of ``--precisions`` (default: fp32 and bf16 on a CPU that
+has native bf16, bf16 on CUDA); ``ratio_vs_fp32`` is its speed over the same variant in float32,
+measured in the same run. ``spikes_differing_bf16`` counts, on one fixed batch, the spikes of
+every LIF layer that differ between a float32 forward pass and a bf16-autocast one (same
+weights), out of ``spikes_compared``.
 
 Variants (``--variants``, comma-separated):
 
 - ``rshw``: the step ``rshw train`` runs (:func:`rshw.training.train.train_step`): the fused LIF
-  on CUDA,
-  channels-last, bf16 autocast (CUDA only), SGD with momentum;
+  on CUDA, channels-last, the chosen precision, SGD with momentum;
 - ``rshw-compiled``: the same with the whole model under ``torch.compile``
   (``TrainConfig.compile``);
 - ``spikingjelly``: the same model and step with every LIF replaced by SpikingJelly 2.0's
@@ -48,7 +55,15 @@ from rshw.models import create_model
 from rshw.models.blocks import SpikeAct
 from rshw.training.checkpoint import git_revision
 from rshw.training.neurons import LIF, LIF_BACKEND_ENV, lif_backend
-from rshw.training.train import TrainConfig, build_optimizer, prepare_model, to_device, train_step
+from rshw.training.train import (
+    TrainConfig,
+    autocast,
+    bf16_supported,
+    build_optimizer,
+    prepare_model,
+    to_device,
+    train_step,
+)
 
 VARIANTS = ("rshw", "rshw-compiled", "spikingjelly")
 BRING_SPIKINGJELLY = (
@@ -82,33 +97,48 @@ class SpikingJellyLIF(nn.Module):
         return self.node(x_seq)
 
 
-def build(variant: str, args: argparse.Namespace, device: torch.device):
+def _model(args: argparse.Namespace) -> nn.Module:
+    """The benchmarked network, from seed 0 (every variant and precision: the same weights)."""
+    torch.manual_seed(0)
+    channels, height, width = args.input_shape
+    return create_model(
+        args.model,
+        realspike=args.realspike,
+        timesteps=args.timesteps,
+        surrogate="sigmoid",
+        in_channels=channels,
+        input_size=(height, width),
+    )
+
+
+def _batch(args: argparse.Namespace) -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(1)
+    x = torch.randn(args.batch_size, *args.input_shape, generator=generator)
+    y = torch.randint(0, 10, (args.batch_size,), generator=generator)
+    return x, y
+
+
+def build(variant: str, args: argparse.Namespace, device: torch.device, precision: str):
     """The optimizer and the model the step calls, for one variant; every variant starts from
     the same seed, so from the same weights."""
-    torch.manual_seed(0)
-    model = create_model(
-        "resnet19", realspike=args.realspike, timesteps=args.timesteps, surrogate="sigmoid"
-    )
+    model = _model(args)
     if variant == "spikingjelly":
         for act in model.modules():
             if isinstance(act, SpikeAct):
                 act.lif = SpikingJellyLIF(act.lif)
-    model = prepare_model(model, device)
+    model = prepare_model(model, device, precision)
     optimizer = build_optimizer(model, TrainConfig(optimizer="sgd"))
     step_model = torch.compile(model) if variant == "rshw-compiled" else model
     return optimizer, step_model
 
 
-def measure(variant: str, args: argparse.Namespace, device: torch.device) -> dict:
+def measure(variant: str, args: argparse.Namespace, device: torch.device, precision: str) -> dict:
     """Warm-up, then ``args.steps`` timed training steps on a fixed synthetic batch."""
-    optimizer, step_model = build(variant, args, device)
-    generator = torch.Generator().manual_seed(1)
-    x = torch.randn(args.batch_size, 3, 32, 32, generator=generator)
-    y = torch.randint(0, 10, (args.batch_size,), generator=generator)
-    x, y = to_device(x, y, device)
+    optimizer, step_model = build(variant, args, device, precision)
+    x, y = to_device(*_batch(args), device, precision)
 
     def step() -> torch.Tensor:
-        return train_step(step_model, optimizer, x, y)[0]
+        return train_step(step_model, optimizer, x, y, precision)[0]
 
     start = time.perf_counter()
     first_loss = step().item()
@@ -125,6 +155,7 @@ def measure(variant: str, args: argparse.Namespace, device: torch.device) -> dic
     seconds = time.perf_counter() - start
     record = {
         "variant": variant,
+        "precision": precision,
         "img_per_s": args.steps * args.batch_size / seconds,
         "ms_per_step": 1000 * seconds / args.steps,
         "peak_memory_mb": _peak_memory_mb(device),
@@ -134,6 +165,37 @@ def measure(variant: str, args: argparse.Namespace, device: torch.device) -> dic
     if variant == "rshw":
         record["lif"] = lif_backend(x.unsqueeze(0))
     return record
+
+
+@torch.no_grad()
+def bf16_spike_agreement(args: argparse.Namespace, device: torch.device) -> dict:
+    """Spikes of every LIF layer on one fixed batch, float32 against bf16 autocast (the same
+    weights, BatchNorm in training mode as in the step): how many differ."""
+    model = _model(args).to(device)
+    x, _ = _batch(args)
+    x = x.to(device)
+
+    def spikes(precision: str) -> list[torch.Tensor]:
+        recorded: list[torch.Tensor] = []
+        hooks = [
+            m.register_forward_hook(lambda _m, _i, out: recorded.append(out.bool().cpu()))
+            for m in model.modules()
+            if isinstance(m, LIF)
+        ]
+        try:
+            with autocast(device, precision):
+                model(x)
+        finally:
+            for h in hooks:
+                h.remove()
+        return recorded
+
+    full, half = spikes("fp32"), spikes("bf16")
+    return {
+        "spikes_compared": sum(s.numel() for s in full),
+        "spikes_differing_bf16": int(sum((a != b).sum() for a, b in zip(full, half, strict=True))),
+        "spikes_fired_fp32": int(sum(s.sum() for s in full)),
+    }
 
 
 def _synchronize(device: torch.device) -> None:
@@ -155,6 +217,19 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--timesteps", "-T", type=int, default=4)
     p.add_argument("--realspike", default="none", help="none (tdBN ResNet19) | channel | ...")
+    p.add_argument("--model", default="resnet19", help="zoo model (default resnet19)")
+    p.add_argument(
+        "--input-shape",
+        default="3x32x32",
+        type=lambda s: tuple(int(v) for v in s.split("x")),
+        help="CxHxW of the synthetic images (MNIST: 1x28x28)",
+    )
+    p.add_argument(
+        "--precisions",
+        default=None,
+        help="comma-separated of fp32, bf16 (default: both on a CPU with native bf16, "
+        "bf16 on CUDA)",
+    )
     p.add_argument(
         "--variants",
         default=None,
@@ -183,30 +258,59 @@ def main(argv=None) -> dict:
     if "spikingjelly" in variants and not have_spikingjelly:
         print(f"skipping spikingjelly: {BRING_SPIKINGJELLY}")
         variants.remove("spikingjelly")
+    if args.precisions:
+        precisions = args.precisions.split(",")
+    elif device.type == "cuda":
+        precisions = ["bf16"]
+    else:
+        precisions = ["fp32", "bf16"] if bf16_supported(device) else ["fp32"]
+    if set(precisions) - {"fp32", "bf16"}:
+        raise SystemExit(f"unknown precision(s) in {precisions}; choose from fp32, bf16")
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     results = []
     for variant in variants:
-        results.append(measure(variant, args, device))
-        if device.type == "cuda":
-            torch.cuda.empty_cache()  # the next variant starts from a clean allocator
-    baseline = next((r for r in results if r["variant"] == "spikingjelly"), None)
+        for precision in precisions:
+            results.append(measure(variant, args, device, precision))
+            if device.type == "cuda":
+                torch.cuda.empty_cache()  # the next variant starts from a clean allocator
     for r in results:
+        same = {q["precision"]: q for q in results if q["variant"] == r["variant"]}
+        baseline = next(
+            (
+                q
+                for q in results
+                if q["variant"] == "spikingjelly" and q["precision"] == r["precision"]
+            ),
+            None,
+        )
         if baseline is not None:
             r["ratio_vs_spikingjelly"] = r["img_per_s"] / baseline["img_per_s"]
+        if "fp32" in same:
+            r["ratio_vs_fp32"] = r["img_per_s"] / same["fp32"]["img_per_s"]
     print_table(results)
+    agreement = bf16_spike_agreement(args, device) if "bf16" in precisions else None
+    if agreement is not None:
+        print(
+            f"bf16 against fp32 on one batch: {agreement['spikes_differing_bf16']:,} of "
+            f"{agreement['spikes_compared']:,} spikes differ "
+            f"({agreement['spikes_fired_fp32']:,} fired in fp32)"
+        )
     record = {
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "torch": torch.__version__,
         "spikingjelly": version("spikingjelly") if have_spikingjelly else BRING_SPIKINGJELLY,
         "git_revision": git_revision(),
-        "model": "resnet19",
+        "model": args.model,
+        "input_shape": list(args.input_shape),
+        "threads": torch.get_num_threads(),
+        "bf16_spike_agreement": agreement,
         "realspike": args.realspike,
         "timesteps": args.timesteps,
         "batch_size": args.batch_size,
         "steps": args.steps,
         "warmup": args.warmup,
-        "autocast": "bfloat16" if device.type == "cuda" else "none (float32)",
+        "precisions": precisions,
         "optimizer": "sgd, momentum 0.9, weight decay 5e-4",
         "lif_backend_env": os.environ.get(LIF_BACKEND_ENV),
         "results": results,
@@ -218,14 +322,16 @@ def main(argv=None) -> dict:
 
 def print_table(results: list[dict]) -> None:
     print(
-        f"{'variant':15s} {'img/s':>9s} {'ms/step':>9s} {'peak MiB':>9s} {'warm-up s':>10s}  ratio"
+        f"{'variant':15s} {'precision':9s} {'img/s':>9s} {'ms/step':>9s} {'peak MiB':>9s} "
+        f"{'warm-up s':>10s}  {'vs SJ':>6s}  {'vs fp32':>7s}"
     )
     for r in results:
-        ratio = r.get("ratio_vs_spikingjelly")
+        ratios = [r.get("ratio_vs_spikingjelly"), r.get("ratio_vs_fp32")]
+        shown = [f"{v:.2f}x" if v is not None else "-" for v in ratios]
         print(
-            f"{r['variant']:15s} {r['img_per_s']:9.1f} {r['ms_per_step']:9.1f} "
-            f"{r['peak_memory_mb']:9.0f} {r['warmup_s']:10.1f}  "
-            + (f"{ratio:.2f}x" if ratio is not None else "-")
+            f"{r['variant']:15s} {r['precision']:9s} {r['img_per_s']:9.1f} "
+            f"{r['ms_per_step']:9.1f} {r['peak_memory_mb']:9.0f} {r['warmup_s']:10.1f}  "
+            f"{shown[0]:>6s}  {shown[1]:>7s}"
         )
 
 

@@ -31,7 +31,7 @@ def _model_options(pairs: Sequence[str]) -> dict:
 
 
 def _add_train(sub) -> None:
-    from rshw.training.train import OPTIMIZERS, TrainConfig
+    from rshw.training.train import OPTIMIZERS, PRECISIONS, TrainConfig
 
     d = {f.name: f.default for f in fields(TrainConfig) if f.name != "model_options"}
     p = sub.add_parser("train", help="train a zoo model (resumes from OUT/last when present)")
@@ -66,6 +66,20 @@ def _add_train(sub) -> None:
         action="store_true",
         help="torch.compile the whole training step (GPUs; slow first steps)",
     )
+    p.add_argument(
+        "--precision",
+        default=d["precision"],
+        choices=PRECISIONS,
+        help="training-step arithmetic: auto = bf16 where the CPU/GPU has it natively, else fp32 "
+        "(evaluation is always fp32)",
+    )
+    p.add_argument(
+        "--val-size",
+        type=int,
+        default=None,
+        help="samples held out of the training split to choose `best` "
+        "(default: 5000 for CIFAR/MNIST, else 10%%)",
+    )
     p.add_argument("--quiet", action="store_true")
 
 
@@ -96,6 +110,8 @@ def _run_train(args) -> int:
         out=args.out or f"runs/{args.model}-{args.dataset}-{args.realspike}",
         device=args.device,
         compile=args.compile,
+        precision=args.precision,
+        val_size=args.val_size,
     )
     result = train(cfg, restart=args.restart, quiet=args.quiet)
     if os.environ.get("RANK", "0") == "0":  # under torchrun, one line from rank 0
@@ -110,7 +126,12 @@ def _add_eval(sub) -> None:
     p.add_argument("checkpoint", help="checkpoint path (STEM, STEM.json or STEM.safetensors)")
     p.add_argument("--dataset", default=None, help="default: the checkpoint's dataset")
     p.add_argument("--data", default=None, help="dataset folder or file (default: searched)")
-    p.add_argument("--split", default="test", choices=("train", "test"))
+    p.add_argument(
+        "--split",
+        default="test",
+        choices=("train", "val", "test"),
+        help="val: the validation split the checkpoint was chosen by (carved as in training)",
+    )
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--device", default="auto")
 
@@ -125,8 +146,16 @@ def _run_eval(args) -> int:
     dataset = args.dataset or (meta.get("dataset") or {}).get("name")
     if dataset is None:
         raise OptionError(f"{args.checkpoint}: its metadata names no dataset; pass --dataset")
-    ds = load_dataset(dataset, args.data, args.split, timesteps=model.timesteps)
+    ds = load_dataset(
+        dataset, args.data, "train" if args.split == "val" else args.split, model.timesteps
+    )
     check_fits(model, ds, str(args.checkpoint))
+    if args.split == "val":
+        if "validation" not in meta:
+            raise OptionError(
+                f"{args.checkpoint} was trained without a validation split; use --split test"
+            )
+        ds = ds.split_validation(meta["validation"]["samples"], meta["validation"]["seed"])[1]
     metrics = evaluate(model, make_loader(ds, args.batch_size, False, False), device)
     print(
         json.dumps(
@@ -137,6 +166,7 @@ def _run_eval(args) -> int:
                 "samples": len(ds),
                 "loss": round(metrics["loss"], 4),
                 "acc": round(metrics["acc"], 2),
+                "recorded": {k: meta.get(k) for k in ("val_acc", "test_acc", "epoch")},
             }
         )
     )
@@ -361,23 +391,41 @@ def _add_ship(sub) -> None:
     p = sub.add_parser(
         "ship",
         help="copy a trained checkpoint as fp16 into the package "
-        "(rshw/checkpoints/MODEL-VARIANT), where `rshw simulate` finds it",
+        "(rshw/checkpoints/MODEL-DATASET-VARIANT), where `rshw simulate` finds it",
     )
     p.add_argument("checkpoint", help="checkpoint path (STEM, STEM.json or STEM.safetensors)")
-    p.add_argument("--out", default=None, help="default: rshw/checkpoints/MODEL-VARIANT")
+    p.add_argument("--out", default=None, help="default: rshw/checkpoints/MODEL-DATASET-VARIANT")
+    p.add_argument("--data", default=None, help="dataset folder or file (default: searched)")
 
 
 def _run_ship(args) -> int:
-    from rshw.pipeline.prepare import SHIPPED
-    from rshw.training.checkpoint import read_metadata, ship_checkpoint
+    from rshw.data import load_dataset, make_loader
+    from rshw.pipeline.prepare import SHIPPED, shipped_name
+    from rshw.training.checkpoint import (
+        RESERVED,
+        load_checkpoint,
+        read_metadata,
+        save_checkpoint,
+        ship_checkpoint,
+    )
+    from rshw.training.train import evaluate, resolve_device
 
     meta = read_metadata(args.checkpoint)
-    out = args.out or SHIPPED / f"{meta['model']['name']}-{meta['model']['realspike']}"
+    name = shipped_name(meta["model"]["name"], meta["dataset"]["name"], meta["model"]["realspike"])
+    out = args.out or SHIPPED / name
     stem = ship_checkpoint(args.checkpoint, out)
+    # fp16 weights are another network: evaluate the test split on what ships
+    model, shipped = load_checkpoint(stem)
+    test = load_dataset(meta["dataset"]["name"], args.data, "test", timesteps=model.timesteps)
+    device = resolve_device("auto")
+    acc = evaluate(model.to(device), make_loader(test, 256, False, False), device, quiet=True)
+    shipped["test_acc_shipped"] = acc["acc"]
+    save_checkpoint(stem, model, {k: v for k, v in shipped.items() if k not in RESERVED}, half=True)
     size = stem.with_suffix(".safetensors").stat().st_size / 2**20
     print(
-        f"wrote {stem}.safetensors ({size:.1f} MiB, fp16), {stem.name}.json"
-        f" (test accuracy {meta.get('test_acc')}, epoch {meta.get('epoch')})"
+        f"wrote {stem}.safetensors ({size:.2f} MiB, fp16), {stem.name}.json: epoch "
+        f"{meta.get('epoch')}, validation {meta.get('val_acc')}%, test {meta.get('test_acc')}% "
+        f"as trained, {acc['acc']:.2f}% with the shipped fp16 weights"
     )
     return 0
 

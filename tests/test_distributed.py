@@ -13,6 +13,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from test_train import _train_one_epoch_then_stop
 
+from rshw.models import create_model
 from rshw.models.blocks import SyncedBatchNorm
 from rshw.training import checkpoint as ckpt
 from rshw.training.train import TrainConfig, local_batch_size, train
@@ -32,6 +33,7 @@ def _config(out, **kw) -> TrainConfig:
         optimizer="sgd",
         out=str(out),
         device="cpu",
+        precision="fp32",  # bf16 rounds the two halves' sums differently from the whole batch
     )
     values.update(kw)
     return TrainConfig(**values)
@@ -43,6 +45,7 @@ def _torchrun(cfg: TrainConfig, processes: int = 2) -> None:
         *("--epochs", str(cfg.epochs), "--batch-size", str(cfg.batch_size)),
         *("--train-limit", str(cfg.train_limit), "--optimizer", cfg.optimizer),
         *("--no-augment", "--device", "cpu", "--out", cfg.out, "--quiet"),
+        *("--precision", cfg.precision),
     ]
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
     command += ["--nproc-per-node", str(processes), "-m", "rshw", "train", *argv]
@@ -51,12 +54,24 @@ def _torchrun(cfg: TrainConfig, processes: int = 2) -> None:
     assert run.returncode == 0, run.stderr[-3000:]
 
 
-def _assert_same_weights(a_stem, b_stem, rtol=1e-5):
-    a, _ = ckpt.load_checkpoint(a_stem)
+def _assert_same_weights(a_stem, b_stem, tolerance=1e-2):
+    """The two runs' weights differ by far less than training moved them: float32 summation
+    order (per-rank halves against one batch) and the near-threshold spikes it flips leave
+    differences of ~1e-4 of the update; a DDP that averaged twice or skipped the BatchNorm sync
+    differs by a sizeable fraction of it."""
+    a, meta = ckpt.load_checkpoint(a_stem)
     b, _ = ckpt.load_checkpoint(b_stem)
+    torch.manual_seed(meta["seed"])  # the initial weights both runs started from
+    start = create_model(
+        meta["model"]["name"], **{k: v for k, v in meta["model"].items() if k != "name"}
+    )
+    initial = start.state_dict()
     for (name, pa), (_, pb) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
-        scale = pa.abs().max().clamp(min=1e-3) if pa.is_floating_point() else 1
-        torch.testing.assert_close(pb, pa, rtol=0, atol=rtol * scale, msg=name)
+        if not pa.is_floating_point():
+            assert torch.equal(pa, pb), name
+            continue
+        moved = (pa - initial[name]).norm()
+        assert (pb - pa).norm() <= tolerance * moved + 1e-9, name
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +87,10 @@ def test_two_processes_train_like_one(tmp_path, one_process):
     _assert_same_weights(one_out / "last", tmp_path / "last")
     meta = ckpt.read_metadata(tmp_path / "last")
     assert meta["processes"] == 2 and meta["train_config"]["batch_size"] == GLOBAL_BATCH
-    assert meta["test_acc"] == one["test_acc"]  # each process evaluated half the test split
+    # each process evaluated half of each split
+    assert meta["val_acc"] == one["val_acc"]
+    best = ckpt.read_metadata(tmp_path / "best")
+    assert best["test_acc"] == one["test_acc"]
     rows = (tmp_path / "metrics.csv").read_text().splitlines()
     assert [row.split(",")[0] for row in rows] == ["epoch", "1", "2"]  # written once, by rank 0
 

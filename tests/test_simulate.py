@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from rshw.cli import main
+from rshw.training.checkpoint import read_metadata
 
 BASE = ["simulate", "--model", "scnn", "--hw", "analytic", "--images", "3", "-T", "2"]
 
@@ -128,10 +129,12 @@ def test_a_shipped_checkpoint_is_used_and_labelled_trained(
     monkeypatch.setattr(rshw.pipeline.prepare, "SHIPPED", tmp_path / "shipped")
     assert train_on_sample(tmp_path / "t") == 0
     assert main(["ship", str(tmp_path / "t" / "best")]) == 0
-    assert (tmp_path / "shipped" / "scnn-channel.safetensors").is_file()
+    assert (tmp_path / "shipped" / "scnn-cifar10-channel.safetensors").is_file()
+    shipped = read_metadata(tmp_path / "shipped" / "scnn-cifar10-channel")
+    assert 0 <= shipped["test_acc_shipped"] <= 100 and shipped["weights_dtype"] == "float16"
     capsys.readouterr()
     assert run(tmp_path, out="trained") == 0
     assert "UNTRAINED" not in capsys.readouterr().out
     manifest = json.loads((tmp_path / "trained" / "manifest.json").read_text())
     assert manifest["weights"] == "trained" and manifest["verification"]["verified"]
-    assert manifest["graph"]["meta"]["source"]["checkpoint"].endswith("scnn-channel")
+    assert manifest["graph"]["meta"]["source"]["checkpoint"].endswith("scnn-cifar10-channel")

@@ -76,14 +76,16 @@ def _train_one_epoch_then_stop(cfg: TrainConfig, monkeypatch) -> None:
     """Run the 2-epoch schedule but interrupt it right after the first epoch's checkpoint."""
     import rshw.training.train as train_module
 
-    real_write = train_module._write_metrics
+    real_save = train_module.ckpt.save_checkpoint
 
-    def write_then_interrupt(path, rows):
-        real_write(path, rows)
-        raise KeyboardInterrupt
+    def save_then_interrupt(path, *args, **kwargs):
+        stem = real_save(path, *args, **kwargs)
+        if stem.name == "last":
+            raise KeyboardInterrupt
+        return stem
 
     with monkeypatch.context() as m:
-        m.setattr(train_module, "_write_metrics", write_then_interrupt)
+        m.setattr(train_module.ckpt, "save_checkpoint", save_then_interrupt)
         with pytest.raises(KeyboardInterrupt):
             train(cfg, quiet=True)
 

@@ -124,14 +124,21 @@ def test_compiled_training_step_trains(tmp_path):
 def test_throughput_benchmark_runs_on_the_cpu(tmp_path):
     command = [sys.executable, "-m", "bench.train_throughput", "--device", "cpu"]
     command += ["--steps", "1", "--warmup", "1", "--batch-size", "2", "-T", "1"]
+    command += ["--model", "scnn", "--input-shape", "1x28x28", "--precisions", "fp32,bf16"]
     command += ["--results-dir", str(tmp_path), "--name", "cpu"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}  # two threads on shared cores mostly wait
     run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
     record = json.loads((tmp_path / "cpu.json").read_text())
-    ours = record["results"][0]
-    assert ours["variant"] == "rshw" and ours["lif"] == "eager" and ours["img_per_s"] > 0
-    if len(record["results"]) == 1:
+    ours = [r for r in record["results"] if r["variant"] == "rshw"]
+    assert [r["precision"] for r in ours] == ["fp32", "bf16"]
+    assert all(r["lif"] == "eager" and r["img_per_s"] > 0 for r in ours)
+    assert ours[0]["ratio_vs_fp32"] == 1.0
+    assert ours[1]["ratio_vs_fp32"] == ours[1]["img_per_s"] / ours[0]["img_per_s"]
+    agreement = record["bf16_spike_agreement"]
+    assert 0 < agreement["spikes_fired_fp32"] < agreement["spikes_compared"]
+    assert 0 <= agreement["spikes_differing_bf16"] < agreement["spikes_compared"]
+    if len(ours) == len(record["results"]):
         assert "bring the wheels along" in run.stdout  # spikingjelly is not installed here
 
 

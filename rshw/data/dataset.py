@@ -13,6 +13,8 @@ import numpy as np
 from rshw.errors import DataError, OptionError
 
 SPLITS = ("train", "test")
+"""Splits a reader provides; "val" is carved out of "train" by
+:meth:`ArrayDataset.split_validation`."""
 
 
 @dataclass
@@ -78,6 +80,30 @@ class ArrayDataset:
             )
         keep = np.random.default_rng(seed).permutation(len(self))[:n]
         return replace(self, x=self.x[keep], y=self.y[keep])
+
+    def split_validation(self, n: int, seed: int = 0) -> tuple[ArrayDataset, ArrayDataset]:
+        """``(rest, validation)``: ``n`` seeded random samples held out of this (training) split
+        to choose checkpoints by, so the test split is looked at once, on the chosen one."""
+        if not 1 <= n < len(self):
+            raise OptionError(
+                f"a validation split of {n} samples needs 1 <= n < {len(self)} "
+                f"(the {self.split} split of {self.name!r})"
+            )
+        order = np.random.default_rng([seed, VALIDATION_STREAM]).permutation(len(self))
+        held, rest = np.sort(order[:n]), np.sort(order[n:])
+        return (
+            replace(self, x=self.x[rest], y=self.y[rest]),
+            replace(self, x=self.x[held], y=self.y[held], split="val"),
+        )
+
+
+VALIDATION_STREAM = 0x5A1
+"""Second word of the validation split's seed: its draw differs from ``random_subset``'s."""
+
+
+def default_validation_size(train_samples: int) -> int:
+    """5,000 held-out samples for the 50-60k-image sets (CIFAR, MNIST), else 10 %."""
+    return 5000 if train_samples >= 50_000 else max(1, round(0.1 * train_samples))
 
 
 def image_dataset(

@@ -20,7 +20,8 @@ from rshw.training.realspike import check_granularity
 from simulators.ir import Graph
 
 SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints"
-"""Trained checkpoints shipped with the package: ``<model>-<variant>.safetensors`` + ``.json``."""
+"""Trained checkpoints shipped with the package: ``<model>-<dataset>-<variant>.safetensors`` +
+``.json`` (+ ``.metrics.csv``, the training log)."""
 
 
 @dataclass
@@ -48,8 +49,15 @@ def untrained_note(model: str, variant: str, seed: int, calibrate: int, dataset:
     )
 
 
-def shipped_checkpoint(model: str, variant: str) -> Path | None:
-    stem = SHIPPED / f"{model}-{variant}"
+def shipped_name(model: str, dataset: str, variant: str) -> str:
+    """``<model>-<dataset>-<variant>``; a dataset's embedded sample (``cifar10-sample``) shares
+    the full dataset's checkpoints."""
+    return f"{model}-{dataset.removesuffix('-sample')}-{variant}"
+
+
+def shipped_checkpoint(model: str, variant: str, dataset: str) -> Path | None:
+    """The checkpoint shipped for this model, dataset and variant, if any."""
+    stem = SHIPPED / shipped_name(model, dataset, variant)
     return stem if exists(stem) else None
 
 
@@ -81,7 +89,7 @@ def prepare(
             "(or a path to a .nir file)"
         )
     check_granularity(variant)
-    path = checkpoint or shipped_checkpoint(model, variant)
+    path = checkpoint or shipped_checkpoint(model, variant, calibration.name)
     if path is not None:
         net, meta = load_checkpoint(path)
         if meta["model"]["name"] != model or meta["model"]["realspike"] != variant:

@@ -156,7 +156,9 @@ def _prepared_key(opts: SimulateOptions, calibration) -> str:
     """What determines the folded graph: the weights (checkpoint and its checksum, or the seed
     and calibration data of an untrained stand-in) and the code that folds them."""
     checkpoint = opts.ckpt or (
-        None if opts.model.endswith(".nir") else shipped_checkpoint(opts.model, opts.variant)
+        None
+        if opts.model.endswith(".nir")
+        else shipped_checkpoint(opts.model, opts.variant, opts.dataset)
     )
     weights = read_metadata(checkpoint)["weights_sha256"] if checkpoint else None
     if opts.model.endswith(".nir"):

@@ -66,6 +66,12 @@ def world_size() -> int:
     return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
 
 
+def barrier() -> None:
+    """Wait for every process (a no-op without a process group)."""
+    if world_size() > 1:
+        dist.barrier()
+
+
 def sum_over_processes(tensor: torch.Tensor) -> torch.Tensor:
     """``tensor`` summed over every process (itself when alone); not differentiable."""
     if world_size() > 1:

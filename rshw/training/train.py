@@ -1,14 +1,22 @@
 """Training and evaluation of zoo models on the datasets of :mod:`rshw.data`.
 
-One epoch = one pass over the (shuffled, augmented) training split, then a test-split evaluation.
-After every epoch the run folder gets ``last.*`` (resumable checkpoint), ``best.*`` when the test
-accuracy improved, and ``metrics.csv``. Re-running the same command resumes from ``last``.
+A seeded validation split is held out of the training split (``val_size``; 5,000 images for
+CIFAR and MNIST, 10 % for smaller sets). One epoch = one pass over the rest (shuffled, augmented),
+then a validation evaluation. After every epoch the run folder gets ``last.*`` (resumable
+checkpoint), ``best.*`` when the validation accuracy improved, and ``metrics.csv``. When the last
+epoch is done, the test split is evaluated once, on ``best``, and its accuracy is written into
+``best``'s metadata. Re-running the same command resumes from ``last``.
+
+``precision`` chooses the arithmetic of the training step: bf16 autocast where the processor
+supports it (CUDA GPUs with bf16, CPUs with AVX-512 BF16 or AMX) under ``auto``, else float32.
+Evaluation (validation and test) always runs in float32: the accuracy reported is that of the
+network as stored, which is what folding and the simulators use.
 
 Under ``torchrun`` every process runs the same command on its share of each batch
 (DistributedDataParallel, BatchNorm statistics pooled over the processes, see
 :mod:`rshw.training.distributed`); ``batch_size`` is the global batch, so N processes train as
 one does.
-On CUDA the step runs under bf16 autocast with channels-last activations, the fused LIF
+On CUDA the step runs with channels-last activations, the fused LIF
 (:mod:`rshw.training.neurons`), batches copied from pinned memory without blocking, and no host
 synchronisation inside an epoch.
 """
@@ -31,7 +39,8 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from rshw.data import load_dataset, make_loader
+from rshw.data import ArrayDataset, load_dataset, make_loader
+from rshw.data.dataset import default_validation_size
 from rshw.errors import Interrupted, OptionError
 from rshw.models import create_model
 from rshw.training import checkpoint as ckpt
@@ -40,6 +49,7 @@ from rshw.training.realspike import realspike_parameters
 from simulators.files import atomic_write_text
 
 OPTIMIZERS = ("sgd", "adamw")
+PRECISIONS = ("auto", "fp32", "bf16")
 DEFAULT_LR = {"sgd": 0.1, "adamw": 1e-3}
 
 
@@ -69,6 +79,11 @@ class TrainConfig:
     compile: bool = False
     """Compile the whole training step with torch.compile (worth it on GPUs; the first steps
     take about a minute longer)."""
+    precision: str = "auto"
+    """Training-step arithmetic: auto (bf16 where supported), fp32 or bf16."""
+    val_size: int | None = None
+    """Samples held out of the training split to choose ``best`` (None: 5,000 for 50k+ sets,
+    else 10 %)."""
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -80,6 +95,12 @@ class TrainConfig:
                 raise OptionError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.lr is None:
             self.lr = DEFAULT_LR[self.optimizer]
+        if self.precision not in PRECISIONS:
+            raise OptionError(
+                f"unknown precision {self.precision!r}; choose one of {list(PRECISIONS)}"
+            )
+        if self.val_size is not None and self.val_size < 1:
+            raise OptionError(f"val_size must be >= 1, got {self.val_size}")
 
     # the settings a resumed run must share with its checkpoint
     RESUME_KEYS = (
@@ -99,6 +120,7 @@ class TrainConfig:
         "train_limit",
         "surrogate",
         "model_options",
+        "val_size",
     )
 
 
@@ -154,40 +176,68 @@ def cosine_lr(base_lr: float, step: int, total_steps: int) -> float:
     return 0.5 * base_lr * (1 + math.cos(math.pi * min(step, total_steps) / total_steps))
 
 
-def _autocast(device: torch.device):
+def bf16_supported(device: torch.device) -> bool:
+    """Whether ``device`` runs bf16 arithmetic natively (not emulated): CUDA GPUs with bf16,
+    CPUs with AVX-512 BF16 or AMX (what oneDNN checks)."""
     if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+        return torch.cuda.is_bf16_supported()
+    return device.type == "cpu" and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``fp32`` or ``bf16`` for this device; ``auto`` takes bf16 where it is native."""
+    if precision == "auto":
+        return "bf16" if bf16_supported(device) else "fp32"
+    return precision
+
+
+def autocast(device: torch.device, precision: str):
+    """The training step's autocast context for a resolved ``precision``."""
+    if precision == "bf16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 
-def prepare_model(model: nn.Module, device: torch.device) -> nn.Module:
-    """``model`` on ``device``; channels-last on CUDA, where cuDNN's bf16 convolutions want it."""
+def channels_last(device: torch.device, precision: str) -> bool:
+    """Channels-last layout on GPUs and for bf16 on CPUs, where cuDNN's and oneDNN's fast
+    convolutions want it; plain float32 on a CPU keeps the default layout."""
+    return device.type == "cuda" or precision == "bf16"
+
+
+def prepare_model(model: nn.Module, device: torch.device, precision: str = "fp32") -> nn.Module:
+    """``model`` on ``device``, channels-last where :func:`channels_last` says so."""
     model = model.to(device)
-    if device.type == "cuda":
+    if channels_last(device, precision):
         model = model.to(memory_format=torch.channels_last)
     return model
 
 
 def to_device(
-    x: torch.Tensor, y: torch.Tensor, device: torch.device
+    x: torch.Tensor, y: torch.Tensor, device: torch.device, precision: str = "fp32"
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """A batch on ``device``. On CUDA it is copied from pinned memory: a copy from pageable memory
-    would wait for the GPU to finish its queue. Images become channels-last there."""
+    """A batch on ``device``, images channels-last where the model is. On CUDA it is copied
+    from pinned memory: a copy from pageable memory would wait for the GPU to finish its
+    queue."""
     if device.type != "cuda":
-        return x.to(device), y.to(device)
-    x = x.pin_memory().to(device, non_blocking=True)
-    y = y.pin_memory().to(device, non_blocking=True)
-    if x.dim() == 4:
+        x, y = x.to(device), y.to(device)
+    else:
+        x = x.pin_memory().to(device, non_blocking=True)
+        y = y.pin_memory().to(device, non_blocking=True)
+    if x.dim() == 4 and channels_last(device, precision):
         x = x.contiguous(memory_format=torch.channels_last)
     return x, y
 
 
 def train_step(
-    model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    precision: str = "fp32",
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One optimizer step on a batch already on the device; returns the detached loss and logits
-    (no host synchronisation)."""
-    with _autocast(x.device):
+    """One optimizer step on a batch already on the device, under ``precision`` (resolved:
+    fp32 or bf16); returns the detached loss and logits (no host synchronisation)."""
+    with autocast(x.device, precision):
         logits = model(x)
     loss = F.cross_entropy(logits.float(), y)
     optimizer.zero_grad(set_to_none=True)
@@ -239,8 +289,7 @@ def evaluate(
         if keep <= 0:
             break
         x, y = to_device(x, y, device)
-        with _autocast(device):
-            logits = model(x)[:keep]
+        logits = model(x)[:keep]
         loss_sum += F.cross_entropy(logits.float(), y[:keep], reduction="sum")
         correct += (logits.argmax(1) == y[:keep]).sum()
         count += keep
@@ -353,8 +402,12 @@ def _train(
     out = Path(cfg.out)
     torch.manual_seed(cfg.seed)
 
-    train_set = load_dataset(cfg.dataset, cfg.data, "train", timesteps=cfg.timesteps)
+    precision = resolve_precision(cfg.precision, device)
+    full_train = load_dataset(cfg.dataset, cfg.data, "train", timesteps=cfg.timesteps)
+    # read now, though evaluated once at the end: a damaged test file fails before any epoch
     test_set = load_dataset(cfg.dataset, cfg.data, "test", timesteps=cfg.timesteps)
+    val_size = cfg.val_size or default_validation_size(len(full_train))
+    train_set, val_set = full_train.split_validation(val_size, cfg.seed)
     if cfg.train_limit is not None:
         train_set = train_set.random_subset(cfg.train_limit, cfg.seed)
     model = create_model(
@@ -367,7 +420,7 @@ def _train(
         surrogate=cfg.surrogate,
         **cfg.model_options,
     )
-    model = prepare_model(model, device)
+    model = prepare_model(model, device, precision)
     optimizer = build_optimizer(model, cfg)
     out.mkdir(parents=True, exist_ok=True)  # only once the data and the model are known good
     share = {"rank": process.rank, "world_size": process.world_size}
@@ -380,32 +433,41 @@ def _train(
         cutout=cfg.cutout,
         **share,
     )
-    test_loader = make_loader(test_set, max(batch_size, 256), shuffle=False, augment=False, **share)
-    test_samples = len(range(process.rank, len(test_set), process.world_size))
 
-    last = out / "last"
-    start_epoch, best_acc, last_row = 0, -1.0, None
+    def evaluate_split(split: ArrayDataset) -> dict[str, float]:
+        loader = make_loader(split, max(batch_size, 256), shuffle=False, augment=False, **share)
+        samples = len(range(process.rank, len(split), process.world_size))
+        return evaluate(model, loader, device, split.split, samples, quiet)
+
+    last, best = out / "last", out / "best"
+    start_epoch, best_val = 0, -1.0
     if ckpt.exists(last) and not restart:
         meta = ckpt.read_metadata(last)
         _check_resumable(cfg, meta, last)
         ckpt.load_checkpoint(last, model, map_location=str(device))
         ckpt.load_training_state(last, optimizer)
-        start_epoch, best_acc = meta["epoch"], meta.get("best_test_acc", -1.0)
-        last_row = meta.get("metrics")
+        if "best_val_acc" not in meta:
+            raise ckpt.CheckpointError(
+                f"{last} was written by an rshw without a validation split; pass --restart to "
+                "start over in that folder, or choose another --out"
+            )
+        start_epoch, best_val = meta["epoch"], meta["best_val_acc"]
         if not quiet:
             print(
-                f"resuming {last} after epoch {start_epoch} (test accuracy {meta['test_acc']:.2f}%)"
+                f"resuming {last} after epoch {start_epoch} "
+                f"(validation accuracy {meta['val_acc']:.2f}%)"
             )
     rows = _read_metrics(out / "metrics.csv", start_epoch)
-    if last_row and (not rows or int(rows[-1]["epoch"]) < start_epoch):
-        rows.append(last_row)  # a crash came between saving last and writing its metrics row
-        if process.is_main:
-            _write_metrics(out / "metrics.csv", rows)
     step_model = _step_model(model, device, process, cfg.compile)
+    if not quiet and start_epoch < cfg.epochs:
+        print(
+            f"training on {len(train_set)} samples, choosing by {len(val_set)} held-out "
+            f"validation samples; {precision} training step on {device}"
+        )
 
     steps_per_epoch = len(train_loader)
     total_steps = cfg.epochs * steps_per_epoch
-    result: dict[str, Any] = {"epoch": start_epoch, "best_test_acc": best_acc}
+    result: dict[str, Any] = {"epoch": start_epoch, "best_val_acc": best_val}
     for epoch in range(start_epoch, cfg.epochs):
         model.train()
         train_loader.set_epoch(epoch)
@@ -421,8 +483,8 @@ def _train(
             lr = cosine_lr(cfg.lr, epoch * steps_per_epoch + i, total_steps)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            x, y = to_device(x, y, device)
-            loss, logits = train_step(step_model, optimizer, x, y)
+            x, y = to_device(x, y, device, precision)
+            loss, logits = train_step(step_model, optimizer, x, y, precision)
             loss_sum += loss * y.numel()
             correct += (logits.argmax(1) == y).sum()
             seen += y.numel()
@@ -432,15 +494,16 @@ def _train(
         )
         train_loss, train_correct, train_seen = distributed.sum_over_processes(totals).tolist()
         train_seconds = time.perf_counter() - t0
-        test = evaluate(model, test_loader, device, "test", test_samples, quiet)
-        best_acc = max(best_acc, test["acc"])
+        val = evaluate_split(val_set)
+        improved = val["acc"] > best_val
+        best_val = max(best_val, val["acc"])
         result = {
             "epoch": epoch + 1,
             "train_loss": train_loss / train_seen,
             "train_acc": 100.0 * train_correct / train_seen,
-            "test_loss": test["loss"],
-            "test_acc": test["acc"],
-            "best_test_acc": best_acc,
+            "val_loss": val["loss"],
+            "val_acc": val["acc"],
+            "best_val_acc": best_val,
             "lr": lr,
             "epoch_seconds": train_seconds,
         }
@@ -448,27 +511,63 @@ def _train(
         if not process.is_main:
             continue
         meta = {
-            "dataset": {"name": cfg.dataset, "source": train_set.source},
+            "dataset": {"name": cfg.dataset, "source": full_train.source},
             "epoch": epoch + 1,
-            "test_acc": test["acc"],
-            "best_test_acc": best_acc,
+            "val_acc": val["acc"],
+            "best_val_acc": best_val,
+            "validation": {"samples": len(val_set), "seed": cfg.seed, "held_out_of": "train"},
+            "train_samples": len(train_set),
+            "precision": precision,
             "seed": cfg.seed,
             "device": str(device) if device.type != "cuda" else torch.cuda.get_device_name(device),
             "processes": process.world_size,
             "train_config": asdict(cfg),
-            "metrics": result,
         }
-        ckpt.save_checkpoint(last, model, meta, optimizer)
-        if test["acc"] >= best_acc:
-            ckpt.save_checkpoint(out / "best", model, meta)
+        # the row first: a crash before the checkpoint redoes the epoch, and resuming keeps
+        # only the rows up to the checkpoint's epoch
         _write_metrics(out / "metrics.csv", rows)
+        if improved:
+            ckpt.save_checkpoint(best, model, meta)
+        ckpt.save_checkpoint(last, model, meta, optimizer)
         if not quiet:
             print(
                 f"epoch {epoch + 1}/{cfg.epochs}: train loss {result['train_loss']:.4f} "
-                f"acc {result['train_acc']:.2f}% | test loss {test['loss']:.4f} "
-                f"acc {test['acc']:.2f}% | {train_seconds:.0f} s"
+                f"acc {result['train_acc']:.2f}% | val loss {val['loss']:.4f} "
+                f"acc {val['acc']:.2f}% | {train_seconds:.0f} s"
             )
-    return result
+    return {**result, **_test_best(best, model, evaluate_split, test_set, process, quiet)}
+
+
+def _test_best(
+    best: Path,
+    model: nn.Module,
+    evaluate_split,
+    test_set: ArrayDataset,
+    process: distributed.Process,
+    quiet: bool,
+) -> dict[str, Any]:
+    """Evaluate the test split once, on the checkpoint validation chose, and record the result in
+    its metadata (a finished run re-run finds it there and evaluates nothing)."""
+    distributed.barrier()  # rank 0 has written best
+    meta = ckpt.read_metadata(best)
+    if "test_acc" in meta:
+        return {"test_acc": meta["test_acc"], "test_loss": meta["test_loss"]}
+    ckpt.load_checkpoint(best, model, map_location=str(next(model.parameters()).device))
+    test = evaluate_split(test_set)
+    if process.is_main:
+        meta.update(
+            test_acc=test["acc"],
+            test_loss=test["loss"],
+            test_samples=len(test_set),
+            test_source=test_set.source,
+        )
+        ckpt.save_checkpoint(best, model, {k: v for k, v in meta.items() if k not in ckpt.RESERVED})
+    if not quiet:
+        print(
+            f"best: epoch {meta['epoch']}, validation {meta['val_acc']:.2f}%, "
+            f"test {test['acc']:.2f}% (evaluated once, on this checkpoint)"
+        )
+    return {"test_acc": test["acc"], "test_loss": test["loss"]}
 
 
 # torch 2.13 renamed DDP's broadcast_buffers (now deprecated) to forward_sync_buffers

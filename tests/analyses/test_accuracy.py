@@ -1,0 +1,92 @@
+"""analyses/accuracy.py: cells over seeds, the claim rule, and the cost of the folded network."""
+
+import math
+
+import pandas as pd
+import pytest
+import torch
+
+from analyses.accuracy import main, summarize
+from rshw.training.checkpoint import load_checkpoint
+
+
+def _runs(accuracies: dict[str, list[float]]) -> pd.DataFrame:
+    rows = []
+    for variant, values in accuracies.items():
+        for seed, acc in enumerate(values):
+            rows.append(
+                {
+                    "model": "scnn",
+                    "dataset": "mnist",
+                    "recipe": "epochs=2",
+                    "variant": variant,
+                    "seed": seed,
+                    "test_acc": acc,
+                    "val_acc": acc + 0.1,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_cells_average_over_seeds_and_claim_only_with_three_seeds():
+    cells = summarize(
+        _runs(
+            {
+                "element": [99.0, 99.2],  # two seeds: no claim
+                "none": [98.0, 98.2, 98.4],
+                "channel": [99.0, 99.2, 99.4],  # 99.2 - 0.2 > 98.2 + 0.2
+                "layer": [98.2, 98.6, 98.0],  # overlaps vanilla's spread
+            }
+        )
+    ).set_index("variant")
+    assert list(cells.index) == ["none", "layer", "channel", "element"]  # granularity order
+    assert cells.loc["none", "test_mean"] == pytest.approx(98.2)
+    assert cells.loc["none", "test_std"] == pytest.approx(0.2)  # sample std of 98.0, 98.2, 98.4
+    assert cells.loc["channel", "delta_vs_none"] == pytest.approx(1.0)
+    assert cells.loc["channel", "val_mean"] == pytest.approx(99.3)
+    assert cells.loc["channel", "claim"] == "beats vanilla"
+    assert cells.loc["layer", "claim"] == "within seed spread"
+    assert cells.loc["element", "claim"] == "no claim (n < 3)"
+    assert cells.loc["element", "seeds"] == 2
+    assert cells.loc["none", "claim"] == "baseline"
+
+
+def test_a_clearly_worse_granularity_is_below_vanilla():
+    cells = summarize(_runs({"none": [99.0, 99.1, 99.2], "element": [97.0, 97.5, 97.2]}))
+    assert cells.set_index("variant").loc["element", "claim"] == "below vanilla"
+
+
+def test_accuracy_script_on_trained_checkpoints(tmp_path, train_on_sample):
+    for name in ("a", "b"):
+        assert train_on_sample(tmp_path / name) == 0
+    out = tmp_path / "table"
+    assert (
+        main(
+            [
+                str(tmp_path / "a"),
+                str(tmp_path / "b" / "best"),
+                "--cost-images",
+                "5",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    runs = pd.read_csv(out / "runs.csv")
+    assert len(runs) == 2 and set(runs["variant"]) == {"channel"}
+    # channel-wise folding keeps shared kernels: the torch model's conv and linear weights
+    model, _ = load_checkpoint(tmp_path / "a" / "best")
+    kernels = sum(
+        m.weight.numel()
+        for m in model.modules()
+        if isinstance(m, torch.nn.Conv2d | torch.nn.Linear)
+    )
+    assert (runs["weights_unshared"] == 0).all() and (runs["weights_shared"] == kernels).all()
+    assert (runs["cost_images"] == 5).all() and (runs["sops_per_image"] > 0).all()
+    cells = pd.read_csv(out / "accuracy.csv")
+    assert len(cells) == 1 and cells.loc[0, "seeds"] == 1  # the same seed twice is one seed
+    assert cells.loc[0, "claim"] == "baseline" or "no claim" in cells.loc[0, "claim"]
+    assert math.isclose(cells.loc[0, "test_mean"], runs["test_acc"].mean())
+    for suffix in ("md", "tex", "pdf", "png"):
+        assert (out / f"accuracy.{suffix}").is_file()
