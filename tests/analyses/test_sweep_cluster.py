@@ -13,21 +13,14 @@ import pandas as pd
 import pytest
 
 from analyses.sweep import sweep
+from tests.analyses.test_sweep import GRID as SMALL_GRID
 
 ROOT = Path(__file__).resolve().parents[2]
 DASK = Path(sys.executable).with_name("dask")
-GRID = """
-[sweep]
-models = ["scnn"]
-variants = ["channel", "element"]
-images = 2
-timesteps = 2
-
-[[hardware]]
-kind = "analytic"
-preset = "horowitz-45nm-fp32"
-grid = {weight_bits = [4, 6, 8, 12, 16, 32], membrane_bits = [4, 8, 12, 16, 20, 24, 28, 32]}
-"""
+GRID = SMALL_GRID.replace(
+    "grid = {weight_bits = [4, 8, 16, 32], membrane_bits = [8, 16]}",
+    "grid = {weight_bits = [4, 6, 8, 12, 16, 32], membrane_bits = [4, 8, 12, 16, 20, 24, 28, 32]}",
+)
 POINTS = 2 * 6 * 8
 
 
