@@ -14,14 +14,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from simulators.files import atomic_write_text
+from simulators.files import NPZ_READ_ERRORS, atomic_write_text
 
 if TYPE_CHECKING:
     from simulators.ir import Graph
@@ -35,8 +34,6 @@ class ActivityError(ValueError):
 
 
 HEADER_KEYS = ("format", "format_version", "timesteps", "samples", "edges", "chunks", "meta")
-# What numpy raises for a truncated or overwritten npz file, depending on where the damage falls.
-NPZ_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile)
 
 
 class ActivityWriter:
@@ -161,7 +158,7 @@ class Activity:
         try:
             with np.load(counts_file, allow_pickle=False) as data:
                 counts = {k: data[k] for k in data.files}
-        except NPZ_ERRORS as e:
+        except NPZ_READ_ERRORS as e:
             raise ActivityError(
                 f"{counts_file} is not readable ({type(e).__name__}: {e}): the file is truncated "
                 "or corrupted; trace again"
@@ -222,7 +219,7 @@ class Activity:
             try:
                 with np.load(file, allow_pickle=False) as data:
                     packed = data[edge]
-            except NPZ_ERRORS as e:
+            except NPZ_READ_ERRORS as e:
                 raise ActivityError(
                     f"{file} is not readable ({type(e).__name__}: {e}): the file is truncated or "
                     "corrupted; trace again"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from rshw.errors import DataError
+from simulators.files import NPZ_READ_ERRORS
 
 
 def find_file(path: Path, file_names: Sequence[str]) -> Path | None:
@@ -22,7 +22,7 @@ def read_arrays(path: Path, keys: Sequence[str]) -> dict[str, np.ndarray]:
     """The arrays ``keys`` of the npz at ``path``; DataError names any that are missing."""
     try:
         npz = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile) as err:
+    except NPZ_READ_ERRORS as err:
         raise DataError(f"{path} is not a readable npz file: {err}") from None
     if not isinstance(npz, np.lib.npyio.NpzFile):
         raise DataError(f"{path} holds a single array, not an npz archive of named arrays")
@@ -32,4 +32,9 @@ def read_arrays(path: Path, keys: Sequence[str]) -> dict[str, np.ndarray]:
             raise DataError(
                 f"{path} lacks key(s) {', '.join(missing)}; it has {', '.join(npz.files) or 'none'}"
             )
-        return {k: npz[k] for k in keys}
+        try:
+            return {k: npz[k] for k in keys}
+        except NPZ_READ_ERRORS as err:
+            raise DataError(
+                f"{path} is corrupted ({type(err).__name__}: {err}); copy or download it again"
+            ) from None
