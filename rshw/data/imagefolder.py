@@ -6,11 +6,16 @@ images in a stable order: by class (label order), then by file name.
 
 from __future__ import annotations
 
+import bz2
+import gzip
+import lzma
 import sys
 import tarfile
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
-from io import BytesIO
+from io import BytesIO, RawIOBase
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -114,24 +119,68 @@ def read_folder(files: Sequence[tuple[int, Path]], desc: str) -> tuple[np.ndarra
     return x, np.array([label for label, _ in files], dtype=np.int64)
 
 
+class _CountingReader(RawIOBase):
+    """Counts the (decompressed) bytes read through it."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream, self.count = stream, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self.stream.read(len(buffer))
+        buffer[: len(data)] = data
+        self.count += len(data)
+        return len(data)
+
+
+def _open_compressed(archive: Path) -> BinaryIO:
+    name = archive.name.lower()
+    if name.endswith((".gz", ".tgz")):
+        return gzip.open(archive, "rb")
+    if name.endswith(".bz2"):
+        return bz2.open(archive, "rb")
+    if name.endswith((".xz", ".txz")):
+        return lzma.open(archive, "rb")
+    return open(archive, "rb")
+
+
 def tar_images(archive: Path) -> Iterator[tuple[str, str, str, bytes]]:
     """``(split, class, file name, bytes)`` of every image member, in archive order.
 
     Members are matched on their last three path parts, so a leading folder is fine. Other
-    files inside a class folder are skipped and counted in one line on stderr.
+    files inside a class folder are skipped and counted in one line on stderr. A cut archive is a
+    DataError: Python's tarfile reads one cut at a member boundary as a shorter archive, so the
+    end-of-archive blocks (two of 512 zero bytes) are checked for.
     """
     skipped: list[str] = []
-    with tarfile.open(archive, "r|*") as tar:
-        for member in tar:
-            parts = PurePosixPath(member.name).parts
-            if not member.isfile() or len(parts) < 3 or parts[-3] not in SPLITS:
-                continue
-            if not is_image(PurePosixPath(parts[-1])):
-                skipped.append(member.name)
-                continue
-            f = tar.extractfile(member)
-            if f is not None:
-                yield parts[-3], parts[-2], parts[-1], f.read()
+    try:
+        with _open_compressed(archive) as raw:
+            counted = _CountingReader(raw)
+            with tarfile.open(fileobj=counted, mode="r|") as tar:
+                for member in tar:
+                    parts = PurePosixPath(member.name).parts
+                    if not member.isfile() or len(parts) < 3 or parts[-3] not in SPLITS:
+                        continue
+                    if not is_image(PurePosixPath(parts[-1])):
+                        skipped.append(member.name)
+                        continue
+                    f = tar.extractfile(member)
+                    if f is not None:
+                        yield parts[-3], parts[-2], parts[-1], f.read()
+                end = tar.offset
+            while counted.read(1 << 20):  # to the end: a cut compressed stream raises here
+                pass
+    except (tarfile.TarError, EOFError, OSError, lzma.LZMAError, zlib.error) as err:
+        raise DataError(
+            f"{archive} is truncated or corrupted ({type(err).__name__}: {err}); download it again"
+        ) from None
+    if counted.count < end + 2 * tarfile.BLOCKSIZE:
+        raise DataError(
+            f"{archive} ends without the end-of-archive blocks after {end} bytes: it is truncated; "
+            "download it again"
+        )
     say_skipped(len(skipped), archive, skipped[0] if skipped else None)
 
 

@@ -176,3 +176,33 @@ def test_skipped_archive_members_are_counted(cache, tmp_path, capsys):
             tar.addfile(info, io.BytesIO(data))
     load_dataset("cifar10", root=path, split="train")
     assert f"{path}: skipped 1 file(s)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("suffix", ["tar", "tar.xz", "tar.gz"])
+@pytest.mark.parametrize("fraction", [0.0, 0.3, 0.6, 0.9])
+def test_cut_archive_is_refused(cache, tmp_path, suffix, fraction):
+    """tarfile itself reads an archive cut at a member boundary as a shorter one."""
+    whole = tmp_path / f"whole.{suffix}"
+    with tarfile.open(whole, "w:" + suffix.partition(".")[2]) as tar:
+        for name, value in _files().items():
+            data = _png(value)
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    data = whole.read_bytes()
+    cut = tmp_path / f"cut.{suffix}"
+    cut.write_bytes(data[: int(len(data) * fraction)])
+    with pytest.raises(DataError, match=rf"{cut} .*truncated"):
+        load_dataset("cifar10", root=cut)
+
+
+def test_archive_cut_at_a_member_boundary(cache, archive, tmp_path):
+    plain = tmp_path / "plain.tar"
+    with tarfile.open(archive) as source, tarfile.open(plain, "w") as tar:
+        for member in source:
+            tar.addfile(member, source.extractfile(member))
+    member = 512 + 512  # a header block, and one data block: each PNG here is under 512 bytes
+    cut = tmp_path / "boundary.tar"
+    cut.write_bytes(plain.read_bytes()[: 3 * member])
+    with pytest.raises(DataError, match="end-of-archive blocks after 3072 bytes"):
+        load_dataset("cifar10", root=cut)
