@@ -318,6 +318,13 @@ def _add_simulate(sub) -> None:
     p.add_argument("--model", default="resnet19", help="zoo model or a .nir file")
     p.add_argument("--variant", default="channel", choices=GRANULARITIES)
     p.add_argument("--ckpt", default=None, help="checkpoint (default: shipped, else untrained)")
+    p.add_argument(
+        "--dt",
+        type=float,
+        default=None,
+        help="seconds per time step of a .nir model (default: the dt the file records, else "
+        "1e-4, snnTorch's and SpikingJelly's export step; Norse files need 1e-3)",
+    )
     p.add_argument("--dataset", default="cifar10-sample")
     p.add_argument("--data", default=None, help="dataset folder or file (default: searched)")
     p.add_argument("--images", type=int, default=8, help="test images to trace")
@@ -360,6 +367,7 @@ def _run_simulate(args) -> int:
         model=args.model,
         variant=args.variant,
         ckpt=args.ckpt,
+        dt=args.dt,
         dataset=args.dataset,
         data=args.data,
         images=args.images,

@@ -31,11 +31,16 @@ SUPPORTED = (
     *("Threshold", "Flatten", "LIF", "IF", "CubaLIF"),
 )
 MAXPOOL_THRESHOLD = 0.5  # a window sum of binary spikes exceeds it iff one spike is present
-GAIN_SNAP = 1e-12  # an input gain this close to 1 is 1 (rounding in r = tau_m / dt)
+# The step when neither the caller nor the file says: the default of snnTorch's and
+# SpikingJelly's NIR exporters (files from either carry no dt).
+DEFAULT_DT = 1e-4
+# An input gain within this many machine epsilons (of the neuron parameters' dtype) of 1 is 1:
+# it is rounding in r = tau_m / dt (a float32 file is off by an ulp or two, never by 16).
+GAIN_ULPS = 16
 
 
 # IR → NIR --------------------------------------------------------------------------------------
-def to_nir(graph: Graph, dt: float = 1.0) -> nir.NIRGraph:
+def to_nir(graph: Graph, dt: float = DEFAULT_DT) -> nir.NIRGraph:
     """The NIR graph of an IR graph; LIF time constants are for a simulation step of ``dt``."""
     _check_dt(dt)
     graph.validate()
@@ -157,17 +162,30 @@ def _lif(node: Node, dt: float) -> nir.NIRNode:
 
 
 # NIR → IR --------------------------------------------------------------------------------------
-def from_nir(nir_graph: nir.NIRGraph, dt: float = 1.0, timesteps: int | None = None) -> Graph:
-    """The IR graph of a NIR graph simulated with step ``dt`` (validated)."""
+def from_nir(
+    nir_graph: nir.NIRGraph, dt: float | None = None, timesteps: int | None = None
+) -> Graph:
+    """The IR graph of a NIR graph simulated with step ``dt`` seconds (validated). Without
+    ``dt``: the ``dt`` in the graph's metadata (rshw writes it), else :data:`DEFAULT_DT`."""
+    if dt is None:
+        dt = file_dt(nir_graph)
+        dt = DEFAULT_DT if dt is None else dt
     _check_dt(dt)
     return _Importer(nir_graph, dt, timesteps).run().validate()
+
+
+def file_dt(nir_graph: nir.NIRGraph) -> float | None:
+    """The simulation step a NIR graph's metadata records, if any."""
+    value = (nir_graph.metadata or {}).get("dt")
+    return None if value is None else float(np.asarray(value))
 
 
 class _Importer:
     """Walks the NIR graph in topological order, adding IR nodes as it goes."""
 
     def __init__(self, nir_graph: nir.NIRGraph, dt: float, timesteps: int | None) -> None:
-        self.nodes, self.dt = nir_graph.nodes, dt
+        self.nodes = {name: _numpy_node(node) for name, node in nir_graph.nodes.items()}
+        self.dt = dt
         self.metadata = nir_graph.metadata or {}
         self.sums: dict[str, list[str]] = json.loads(self.metadata.get("sums", "{}"))
         self.graph = Graph(json.loads(self.metadata.get("rshw_meta", "{}")))
@@ -238,6 +256,12 @@ class _Importer:
     # one method per NIR type ----------------------------------------------------------------------
     def _input(self, name: str, node: nir.Input) -> None:
         shape = tuple(int(s) for s in node.input_type["input"])
+        if len(shape) not in (1, 3):
+            raise GraphError(
+                f"NIR node {name!r} (Input): shape {shape} is neither (C, H, W) nor (F,); NIR "
+                "input shapes carry no batch dimension: export with an unbatched sample input "
+                "(e.g. x[0]) or drop the leading batch axis"
+            )
         encoding = self.metadata.get("input_encoding", "events")
         self.value[name] = self.graph.add(
             name, "input", shape=shape, attrs={"encoding": encoding}
@@ -344,10 +368,12 @@ class _Importer:
         if not 0 <= tau <= 1:
             raise GraphError(
                 f"NIR node {name!r} ({type(node).__name__}): the membrane time constant must be "
-                f">= dt = {self.dt} for a stable forward-Euler step (decay {tau})"
+                f">= dt = {self.dt} s for a stable forward-Euler step (decay {tau:.4g}); the file "
+                "was probably written with a smaller dt (snnTorch and SpikingJelly export with "
+                "1e-4): pass the exporter's dt (rshw simulate --dt, read_nir(path, dt=...))"
             )
         source = self.source(name)
-        if abs(gain - 1) > GAIN_SNAP:
+        if abs(gain - 1) > GAIN_ULPS * _epsilon(node):
             ndim = len(self.graph[source].shape)
             self.add(f"{name}.gain", "scale", source, scale=np.full((1,) * ndim, gain))
             source = f"{name}.gain"
@@ -359,6 +385,35 @@ _MAXPOOL_ONLY = (
     "NIR node {name!r} ({kind}): SumPool2d and Threshold are supported only as the pair "
     "SumPool2d → Threshold (0 <= threshold < 1) on binary spikes, which is a max pool"
 )
+
+
+def _numpy_node(node: nir.NIRNode) -> nir.NIRNode:
+    """A shallow copy of ``node`` whose array-like fields (torch tensors of an in-memory export,
+    lists) are numpy arrays; rshw reads parameters only through numpy."""
+    copy = object.__new__(type(node))
+    for key, value in vars(node).items():
+        if hasattr(value, "detach"):  # a tensor: leave autograd, move to the host
+            value = value.detach().cpu()
+        if hasattr(value, "__array__") or isinstance(value, (list, tuple)):
+            try:
+                value = np.asarray(value)
+            except (TypeError, ValueError):
+                pass  # ragged: not a parameter array
+        setattr(copy, key, value)
+    return copy
+
+
+def _epsilon(node: nir.NIRNode) -> float:
+    """Machine epsilon of a neuron's least precise floating-point parameter (float64's if it
+    has none)."""
+    return max(
+        (
+            float(np.finfo(value.dtype).eps)
+            for value in vars(node).values()
+            if isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.floating)
+        ),
+        default=float(np.finfo(np.float64).eps),
+    )
 
 
 def _check_dt(dt: float) -> None:
@@ -425,7 +480,7 @@ def _compact(array: np.ndarray) -> np.ndarray:
 
 
 # files -----------------------------------------------------------------------------------------
-def write_nir(graph: Graph, path: str | Path, dt: float = 1.0) -> Path:
+def write_nir(graph: Graph, path: str | Path, dt: float = DEFAULT_DT) -> Path:
     """Write ``graph`` as a NIR (HDF5) file, atomically."""
     path = Path(path)
     nir_graph = to_nir(graph, dt)
@@ -434,7 +489,7 @@ def write_nir(graph: Graph, path: str | Path, dt: float = 1.0) -> Path:
     return path
 
 
-def read_nir(path: str | Path, dt: float = 1.0, timesteps: int | None = None) -> Graph:
+def read_nir(path: str | Path, dt: float | None = None, timesteps: int | None = None) -> Graph:
     """Read a NIR file into a validated IR graph (see :func:`from_nir`)."""
     path = Path(path)
     if not path.is_file():

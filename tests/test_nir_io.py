@@ -207,7 +207,7 @@ def lif(**overrides) -> nir.LIF:
 )
 def test_unsupported_nir_is_refused(neuron, message):
     with pytest.raises(GraphError, match=re.escape(message)) as error:
-        from_nir(neuron_graph(neuron))
+        from_nir(neuron_graph(neuron), dt=1.0)
     assert "'neuron'" in str(error.value)
 
 

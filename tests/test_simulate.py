@@ -98,6 +98,25 @@ def test_simulating_an_imported_nir_graph(tmp_path, capsys):
     manifest = json.loads((tmp_path / "nir" / "manifest.json").read_text())
     assert manifest["weights"] == "imported (NIR)"
     assert manifest["verification"]["verified"] is False
+    assert pd.read_csv(tmp_path / "nir" / "summary.csv").variant.tolist() == ["imported"]
+
+
+def test_simulate_dt_reaches_the_nir_import(tmp_path, capsys):
+    """The file records dt = 1e-3 s, so tau_m = 1e-3 / (1 - 0.25) s; a step of 1 s is longer
+    than that and the error says how to set dt; --dt on a zoo model is refused."""
+    from rshw.models import create_model
+    from rshw.pipeline.reparam import reparameterize
+    from rshw.training.calibrate import randomize_for_checks
+    from simulators.nir_io import write_nir
+
+    model = randomize_for_checks(create_model("scnn", in_channels=3, input_size=32, timesteps=2))
+    path = write_nir(reparameterize(model, np.float64), tmp_path / "net.nir", dt=1e-3)
+    capsys.readouterr()
+    assert run(tmp_path, "--model", str(path), "--dt", "1", out="nir") == 2
+    error = capsys.readouterr().err
+    assert "dt = 1.0 s" in error and "--dt" in error
+    assert run(tmp_path, "--dt", "1e-3") == 2
+    assert "--dt applies to .nir models only" in capsys.readouterr().err
 
 
 def test_hardware_options_reach_the_models(tmp_path, capsys):

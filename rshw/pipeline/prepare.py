@@ -70,18 +70,20 @@ def prepare(
     seed: int = 0,
     calibrate: int = 256,
     dtype: Any = np.float32,
+    dt: float | None = None,
     say=print,
 ) -> Prepared:
     """Build the IR graph for ``model`` (a zoo name or a ``.nir`` path) at Real Spike ``variant``.
 
     Order: an explicit ``checkpoint``; the shipped checkpoint for this model and variant; else
     random weights (``seed``) with BN statistics calibrated on ``calibrate`` images of
-    ``calibration``, announced in one line through ``say`` and labelled untrained.
+    ``calibration``, announced in one line through ``say`` and labelled untrained. ``dt``:
+    seconds per step of a ``.nir`` model (None: the file's recorded dt, else nir_io's default).
     """
     if model.endswith(".nir"):
         from simulators.nir_io import read_nir
 
-        graph = read_nir(model, timesteps=timesteps)
+        graph = read_nir(model, dt=dt, timesteps=timesteps)
         return Prepared(graph, None, None, {"nir": str(Path(model).resolve())})
     if model not in list_models():
         raise OptionError(

@@ -46,6 +46,7 @@ from simulators.files import atomic_write_text
 from simulators.ir import Graph
 from simulators.report import Report
 
+IMPORTED = "imported"  # the variant label of a graph read from a NIR file
 PACKAGES = ("torch", "numpy", "simpy", "pandas", "brian2", "nir", "seaborn")
 
 
@@ -54,6 +55,7 @@ class SimulateOptions:
     model: str = "resnet19"
     variant: str = "channel"
     ckpt: str | None = None
+    dt: float | None = None  # seconds per step of a .nir model (None: the file's, else 1e-4)
     dataset: str = "cifar10-sample"
     data: str | None = None
     images: int = 8
@@ -66,7 +68,12 @@ class SimulateOptions:
     hw_options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        check_granularity(self.variant)
+        if self.model.endswith(".nir"):
+            self.variant = IMPORTED  # a NIR graph has no Real Spike granularity
+        else:
+            check_granularity(self.variant)
+            if self.dt is not None:
+                raise ValueError(f"--dt applies to .nir models only, not {self.model!r}")
         self.hardware = tuple(self.hardware)
         for hw in self.hardware:
             module(hw)  # unknown hardware: error listing the known ones
@@ -172,12 +179,14 @@ def _prepared_key(opts: SimulateOptions, calibration) -> str:
         calibration=calibration.source,
         seed=opts.seed,
         timesteps=opts.timesteps,
+        dt=opts.dt,
         code=runcache.code_hash(
             "rshw.models",
             "rshw.pipeline.reparam",
             "rshw.training.calibrate",
             "rshw.pipeline.prepare",
             "simulators.ir",
+            "simulators.nir_io",
         ),
     )
 
@@ -265,6 +274,7 @@ def prepare_traced(opts: SimulateOptions, say=print) -> Traced:
         opts.timesteps,
         seed=opts.seed,
         dtype=np.float64,
+        dt=opts.dt,
         say=say,
     )
     timings["reparam_s"] = time.perf_counter() - t0

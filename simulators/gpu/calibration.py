@@ -15,13 +15,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from simulators.gpu import layers
+from simulators.gpu import convolution, layers
 from simulators.gpu.config import DTYPE_BYTES, GpuConfig, load_config
 from simulators.gpu.engine import simulate_ops
 from simulators.gpu.kernels import Op, Read, Write, elementwise, gemm
 
-DEFAULT_FILE = Path(__file__).resolve().parents[3] / "shared" / "calibration"
-DEFAULT_FILE = DEFAULT_FILE / "gpu_h200_bf16_n256.jsonl"
+# shipped with the package (a copy of ../shared/calibration/, see calibration_data/README.md)
+DEFAULT_FILE = Path(__file__).parent / "calibration_data" / "gpu_h200_bf16_n256.jsonl"
 DTYPES = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}
 COPY_ELEMENTS = 1 << 28  # the script's fp32 copy
 MATMUL_SIZE = 8192  # the script's bf16 matmul
@@ -42,7 +42,7 @@ def _layer_ops(record: dict, quantity: str, config: GpuConfig) -> list[Op]:
     in_hw, out_hw = (record["H_in"],) * 2, (record["H_out"],) * 2
     name = record["layer"]
     if quantity == "shared_ms":
-        return [layers.conv(name, n, cin, in_hw, cout, out_hw, (k, k), dtype, spec, "x", "y")]
+        return [convolution.conv(name, n, cin, in_hw, cout, out_hw, (k, k), dtype, spec, "x", "y")]
     if quantity == "elementwise_train_form_ms":
         elements = n * cin * in_hw[0] * in_hw[1]
         el = DTYPE_BYTES[dtype]
@@ -51,7 +51,7 @@ def _layer_ops(record: dict, quantity: str, config: GpuConfig) -> list[Op]:
         )
         return [
             scale,
-            layers.conv(name, n, cin, in_hw, cout, out_hw, (k, k), dtype, spec, "xa", "y"),
+            convolution.conv(name, n, cin, in_hw, cout, out_hw, (k, k), dtype, spec, "xa", "y"),
         ]
     if quantity == "unshared_ms":
         return layers.local(
@@ -176,19 +176,29 @@ def main(argv: list[str] | None = None) -> None:
         "lif_T4_ms": "LIF loop, T=4",
         "ms": "linear",
     }
-    print("| layer | what | measured | predicted | error |\n|---|---|---|---|---|")
+    print("| dtype | N | layer | what | measured | predicted | error |")
+    print("|---|---|---|---|---|---|---|")
     for r in frame.itertuples():
         unit = {"d2d_copy_GBps": "GB/s", "bf16_matmul_TFLOPs": "TFLOP/s"}.get(r.quantity, "ms")
         what = names.get(r.quantity, r.quantity)
         print(
-            f"| {r.layer} | {what} | {r.measured:.4g} {unit} | {r.predicted:.4g} {unit} "
+            f"| {r.dtype} | {r.N or ''} | {r.layer} | {what} | {r.measured:.4g} {unit} "
+            f"| {r.predicted:.4g} {unit} | {r.error:+.1%} |"
+        )
+    ratio = ratios(frame)
+    print("\n| dtype | N | layer | unshared / shared measured | predicted | error |")
+    print("|---|---|---|---|---|---|")
+    for r in ratio.itertuples():
+        print(
+            f"| {r.dtype} | {r.N} | {r.layer} | {r.measured:.1f} | {r.predicted:.1f} "
             f"| {r.error:+.1%} |"
         )
-    print("\n| layer | unshared / shared measured | predicted | error |\n|---|---|---|---|")
-    for r in ratios(frame).itertuples():
-        print(f"| {r.layer} | {r.measured:.1f} | {r.predicted:.1f} | {r.error:+.1%} |")
+    layers = frame[frame.quantity.isin(["shared_ms", "unshared_ms"])]
+    rms = np.sqrt(np.mean(log_errors(frame) ** 2))
     print(
-        f"\nrms log error over {len(frame)} numbers: {np.sqrt(np.mean(log_errors(frame) ** 2)):.3f}"
+        f"\nlargest |error|: shared and unshared layers {layers.error.abs().max():.1%}, "
+        f"unshared/shared ratio {ratio.error.abs().max():.1%}; "
+        f"rms log error over {len(frame)} numbers: {rms:.3f}"
     )
 
 

@@ -33,6 +33,13 @@ MATH = {
 
 
 _field = unit_field
+FRACTIONS = (
+    "tensor_efficiency",
+    "direct_conv_efficiency",
+    "stream_efficiency",
+    "scattered_efficiency",
+)
+HOST = ("op_overhead_us", "library_overhead_us", "launch_overhead_us")
 
 
 @dataclass(frozen=True)
@@ -69,17 +76,22 @@ class GpuSpec:
     smem_pj_per_bit: float = _field("pJ/bit")
     static_w: float = _field("W")
     board_w: float = _field("W")
+    # The host's costs (CPU, driver, PyTorch) where the preset knows its own host; None: the
+    # host of the preset's fit, measured with it (see HOST in the fitted file).
+    op_overhead_us: float | None = _field("us", default=None)
+    library_overhead_us: float | None = _field("us", default=None)
+    launch_overhead_us: float | None = _field("us", default=None)
 
     def __post_init__(self) -> None:
         require(isinstance(self.name, str) and bool(self.name), "name", "a non-empty string")
         require(isinstance(self.fitted, str) and bool(self.fitted), "fitted", "a fit's name")
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if f.name in ("name", "fitted"):
+            if f.name in ("name", "fitted") or (f.name in HOST and value is None):
                 continue
             if f.type == "int":
                 require(_is_int(value) and value >= 1, f.name, "an integer >= 1")
-            elif f.name in ("static_w",):
+            elif f.name in ("static_w", *HOST):
                 require(_is_number(value) and value >= 0, f.name, "a number >= 0")
             else:
                 require(_is_number(value) and value > 0, f.name, "a number > 0")
@@ -113,6 +125,7 @@ class Fitted:
 
     name: str
     tensor_efficiency: float = _field("fraction")
+    direct_conv_efficiency: float = _field("fraction")
     stream_efficiency: float = _field("fraction")
     scattered_efficiency: float = _field("fraction")
     broadcast_ops_per_element: float = _field("op")
@@ -122,17 +135,18 @@ class Fitted:
 
     def __post_init__(self) -> None:
         require(isinstance(self.name, str) and bool(self.name), "name", "a non-empty string")
-        for key in ("tensor_efficiency", "stream_efficiency", "scattered_efficiency"):
+        for key in FRACTIONS:
             value = getattr(self, key)
             require(_is_number(value) and 0 < value <= 1, key, "a fraction in (0, 1]")
-        for key in (
-            "broadcast_ops_per_element",
-            "op_overhead_us",
-            "library_overhead_us",
-            "launch_overhead_us",
-        ):
+        for key in ("broadcast_ops_per_element", *HOST):
             value = getattr(self, key)
             require(_is_number(value) and value >= 0, key, "a number >= 0")
+
+    def efficiency(self, kernel: Any) -> float:
+        """The fraction of its unit's peak a kernel's mainloop reaches."""
+        if kernel.mainloop == "direct":
+            return self.direct_conv_efficiency
+        return self.tensor_efficiency
 
 
 @dataclass(frozen=True)
@@ -184,7 +198,7 @@ def load_config(
             )
         except (TypeError, ValueError) as e:
             raise ConfigError(f"override: {e}") from None
-        return GpuConfig(spec, fit, name_or_path.sources)
+        return _with_host(GpuConfig(spec, fit, name_or_path.sources), {})
     overrides = dict(overrides or {})
     spec_keys = {f.name for f in dataclasses.fields(GpuSpec)}
     fit_keys = {f.name for f in dataclasses.fields(Fitted)} - {"name"}
@@ -204,7 +218,14 @@ def load_config(
     fit, fit_sources = load_preset(
         Fitted, fit_path, {k: v for k, v in overrides.items() if k in fit_keys}
     )
-    return GpuConfig(spec, fit, {**spec_sources, **fit_sources})
+    return _with_host(GpuConfig(spec, fit, fit_sources), spec_sources)
+
+
+def _with_host(config: GpuConfig, spec_sources: dict) -> GpuConfig:
+    """The preset's own host overheads, where it gives them, replace its fit's."""
+    own = {k: getattr(config.spec, k) for k in HOST if getattr(config.spec, k) is not None}
+    fit = dataclasses.replace(config.fit, **own)
+    return GpuConfig(config.spec, fit, {**config.sources, **spec_sources})
 
 
 def _check_override_keys(overrides: dict[str, Any], allowed: set[str]) -> None:

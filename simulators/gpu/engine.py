@@ -82,7 +82,7 @@ class Gpu:
         """Cycles one CTA keeps its SM's math units busy (alone on the SM)."""
         cycles = 0.0
         if kernel.macs:
-            rate = self.spec.tensor_macs_per_cycle(kernel.math) * self.fit.tensor_efficiency
+            rate = self.spec.tensor_macs_per_cycle(kernel.math) * self.fit.efficiency(kernel)
             cycles += kernel.macs / kernel.ctas / rate
         alu = kernel.alu_ops + kernel.indexed_elements * self.fit.broadcast_ops_per_element
         if alu:

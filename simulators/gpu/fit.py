@@ -20,15 +20,9 @@ import numpy as np
 
 from simulators.files import atomic_write_text
 from simulators.gpu import calibration
-from simulators.gpu.config import FITTED, Fitted, GpuConfig, load_config
+from simulators.gpu.config import FITTED, FRACTIONS, HOST, Fitted, GpuConfig, load_config
 
-FRACTIONS = ("tensor_efficiency", "stream_efficiency", "scattered_efficiency")
-POSITIVE = (
-    "broadcast_ops_per_element",
-    "op_overhead_us",
-    "library_overhead_us",
-    "launch_overhead_us",
-)
+POSITIVE = ("broadcast_ops_per_element", *HOST)
 PARAMETERS = FRACTIONS + POSITIVE
 
 
@@ -94,6 +88,7 @@ def initial_guess(records: list[dict], config: GpuConfig) -> Fitted:
         name=config.fit.name,
         tensor_efficiency=min(0.99, ceilings["bf16_matmul_TFLOPs"] * 1e12 / peak_tflops),
         stream_efficiency=min(0.99, ceilings["d2d_copy_GBps"] / spec.dram_gb_s),
+        direct_conv_efficiency=0.5,
         scattered_efficiency=0.5,
         broadcast_ops_per_element=32.0,
         op_overhead_us=op_us,

@@ -55,6 +55,7 @@ class Kernel:
     smem_bytes: int = 0
     regs_per_thread: int = 32
     math: str | None = None  # unit of the MACs: "bf16", "fp16", "tf32", "int8" or "fp32"
+    mainloop: str = "gemm"  # "gemm" (tiled GEMM) or "direct" (direct convolution): its efficiency
     macs: float = 0.0  # MACs issued, padded tiles included
     useful_macs: float = 0.0
     alu_ops: float = 0.0  # CUDA-core element operations (elementwise math, SOP adds)

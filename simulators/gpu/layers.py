@@ -3,7 +3,7 @@
 Tensors are named so the L2 model can follow them from producer to consumer; ``n`` is the
 number of images the kernel sees (batch x T merged into the batch dimension, or the batch alone
 for layers whose input does not change over time). The calibration builds its layers from the
-same functions as the network.
+same functions as the network; ``F.conv2d`` is in :mod:`simulators.gpu.convolution`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from simulators.gpu.config import DTYPE_BYTES, MATH, GpuSpec
 from simulators.gpu.kernels import (
     ACCUMULATOR_BYTES,
     SECTOR_BYTES,
+    Kernel,
     Op,
     Read,
     Write,
@@ -23,62 +24,9 @@ from simulators.gpu.kernels import (
     gemm,
     im2col,
     scatter_accumulate,
-    transpose,
 )
 
 Shape = tuple[int, int]
-
-
-def conv(
-    layer: str,
-    n: int,
-    cin: int,
-    in_hw: Shape,
-    cout: int,
-    out_hw: Shape,
-    kernel_hw: Shape,
-    dtype: str,
-    spec: GpuSpec,
-    src: str,
-    dst: str,
-    layout: str = "nchw",
-    bias: bool = False,
-) -> Op:
-    """``F.conv2d`` through cuDNN: an implicit GEMM on tensor cores (M = n*Ho*Wo, N = C_out,
-    K = C_in*kh*kw). With PyTorch's default NCHW tensors cuDNN's tensor-core kernels need NHWC,
-    so the filter, the input and the output are transposed around the GEMM; the bias is a
-    separate broadcast add."""
-    el = DTYPE_BYTES[dtype]
-    in_elements = n * cin * in_hw[0] * in_hw[1]
-    out_elements = n * cout * out_hw[0] * out_hw[1]
-    weights = cout * cin * kernel_hw[0] * kernel_hw[1]
-    kernels = []
-    gemm_in, gemm_w, gemm_out = src, f"{layer}:weight", dst
-    if layout == "nchw":
-        gemm_in, gemm_w, gemm_out = f"{src}:nhwc", f"{layer}:weight:krsc", f"{dst}:nhwc"
-        kernels += [
-            transpose("filter_kcrs_to_krsc", weights, el, f"{layer}:weight", gemm_w),
-            transpose("nchw_to_nhwc", in_elements, el, src, gemm_in),
-        ]
-    kernels.append(
-        gemm(
-            "implicit_gemm_fprop",
-            n * out_hw[0] * out_hw[1],
-            cout,
-            cin * kernel_hw[0] * kernel_hw[1],
-            spec,
-            MATH["conv"][dtype],
-            el,
-            Read(gemm_in, in_elements * el, 0.0),
-            Read(gemm_w, weights * el, 0.0),
-            Write(gemm_out, out_elements * el, out_elements * el),
-        )
-    )
-    if layout == "nchw":
-        kernels.append(transpose("nhwc_to_nchw", out_elements, el, gemm_out, dst))
-    if bias:
-        kernels.append(_bias_add(layer, out_elements, cout, el, dst))
-    return Op(layer, "conv", "F.conv2d", "library", tuple(kernels))
 
 
 def linear(
@@ -159,7 +107,7 @@ def local(
         )
         ops.append(Op(layer, "local", "permute(1, 2, 0).contiguous", "op", (copy,)))
     if bias:
-        add = _bias_add(layer, n * cout * positions, cout, el, dst)
+        add = bias_add(layer, n * cout * positions, cout, el, dst)
         ops.append(Op(layer, "local", "add bias", "op", (add,)))
     return ops
 
@@ -324,7 +272,8 @@ def pointwise(
     return Op(layer, op, call, "op", (kernel,))
 
 
-def _bias_add(layer: str, elements: float, channels: int, el: float, dst: str):
+def bias_add(layer: str, elements: float, channels: int, el: float, dst: str) -> Kernel:
+    """PyTorch's broadcast add of a per-channel bias, in place."""
     return elementwise(
         "add_bias", elements, [(dst, el, elements), (f"{layer}:bias", el, channels)], (dst, el)
     )

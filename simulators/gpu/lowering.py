@@ -21,7 +21,7 @@ import numpy as np
 
 from simulators.activity import Activity
 from simulators.connectivity import fan_out
-from simulators.gpu import layers
+from simulators.gpu import convolution, layers
 from simulators.gpu.config import DTYPE_BYTES, GpuSpec
 from simulators.gpu.kernels import ACCUMULATOR_BYTES, Op
 from simulators.ir import Graph, Node
@@ -155,7 +155,7 @@ def lower(graph: Graph, activity: Activity | None, spec: GpuSpec, settings: Sett
             bias = eager and "bias" in node.arrays  # tuned kernels add it in their epilogue
             if node.op == "conv":
                 layout = "nchw" if eager else "nhwc"
-                ops.append(layers.conv(*geometry, layout=layout, bias=bias))
+                ops.append(convolution.conv(*geometry, layout=layout, bias=bias))
             elif eager:
                 ops += layers.local(*geometry, bias=bias)
             else:

@@ -26,7 +26,7 @@ def roofline_cycles(ops: Iterable[Op], config: GpuConfig) -> list[float]:
             traffic = l2.traffic(kernel)
             math = 0.0
             if kernel.macs:
-                rate = spec.tensor_macs_per_cycle(kernel.math) * fit.tensor_efficiency
+                rate = spec.tensor_macs_per_cycle(kernel.math) * fit.efficiency(kernel)
                 math = kernel.macs / (rate * spec.sm_count)
             alu = kernel.alu_ops + kernel.indexed_elements * fit.broadcast_ops_per_element
             math += alu / (spec.fp32_fmas_per_cycle_per_sm * spec.sm_count)

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -8,9 +10,15 @@ from simulators.gpu.fit import PARAMETERS, fit, initial_guess, nelder_mead, to_t
 
 @pytest.fixture(scope="module")
 def records():
-    if not calibration.DEFAULT_FILE.is_file():
-        pytest.skip(f"{calibration.DEFAULT_FILE} not present (the project's shared folder)")
     return calibration.load_records()
+
+
+def test_the_h200_file_ships_inside_the_package():
+    package = Path(calibration.__file__).parent
+    assert calibration.DEFAULT_FILE.is_relative_to(package)
+    assert calibration.DEFAULT_FILE.is_file()
+    pyproject = (package.parents[1] / "pyproject.toml").read_text()
+    assert '"gpu/calibration_data/*.jsonl"' in pyproject
 
 
 @pytest.fixture(scope="module")
@@ -18,10 +26,17 @@ def predicted(records):
     return calibration.predict(records, "h200")
 
 
-def test_shared_and_unshared_layers_within_30_percent(predicted):
+def test_shared_and_unshared_layers_within_15_percent(predicted):
     layers = predicted[predicted.quantity.isin(["shared_ms", "unshared_ms"])]
     assert len(layers) == 16
-    assert layers.error.abs().max() < 0.30
+    assert layers.error.abs().max() < 0.15
+
+
+def test_the_stem_follows_its_own_kernel(predicted):
+    """cuDNN's 3-channel stem is no implicit GEMM; modelled as a direct convolution it lands
+    within 5% (as an implicit GEMM it was 15% fast)."""
+    stem = predicted[(predicted.layer == "stem") & (predicted.quantity == "shared_ms")]
+    assert stem.error.abs().max() < 0.05
 
 
 def test_unshared_over_shared_ratio_within_25_percent(predicted):

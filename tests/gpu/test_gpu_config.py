@@ -6,6 +6,8 @@ import pytest
 from simulators.config import ConfigError
 from simulators.gpu import load_config, preset_names
 from simulators.gpu.config import PRESETS, GpuConfig
+from simulators.gpu.engine import simulate_ops
+from simulators.gpu.kernels import Op
 
 # dense tensor-core peaks from the datasheets (TFLOPS = 2 x MAC/s)
 DATASHEET_BF16_TFLOPS = {"h200": 989.4, "h100-sxm": 989.4, "a100-sxm": 312.0, "orin": 42.6}
@@ -105,7 +107,34 @@ def test_config_is_frozen_and_serialisable():
 
 
 def test_a_preset_may_name_its_own_fit_file(tmp_path):
-    fit = (PRESETS / "fitted" / "h200.toml").read_text().replace("0.7374", "0.5")
-    (tmp_path / "mine.toml").write_text(fit)
+    lines = (PRESETS / "fitted" / "h200.toml").read_text().splitlines()
+    fit = [
+        'tensor_efficiency = {value = 0.5, unit = "fraction", source = "test"}'
+        if line.startswith("tensor_efficiency =")
+        else line
+        for line in lines
+    ]
+    (tmp_path / "mine.toml").write_text("\n".join(fit) + "\n")
     path = _write(tmp_path, {"fitted": 'fitted = {value = "mine.toml", unit = ""}'})
     assert load_config(path).fit.tensor_efficiency == 0.5
+
+
+def test_a_preset_may_give_its_own_host_overheads(tmp_path):
+    """A preset's host costs, with their source, replace its fit's; a host-only op (no kernel)
+    then takes exactly the preset's op overhead."""
+    own = {
+        "+op": 'op_overhead_us = {value = 4.0, unit = "us", source = "my host, measured"}',
+        "+lib": 'library_overhead_us = {value = 9.0, unit = "us", source = "my host, measured"}',
+        "+launch": 'launch_overhead_us = {value = 2.0, unit = "us", source = "my host, measured"}',
+    }
+    config = load_config(_write(tmp_path, own))
+    assert (config.fit.op_overhead_us, config.fit.library_overhead_us) == (4.0, 9.0)
+    assert config.fit.launch_overhead_us == 2.0
+    assert config.sources["op_overhead_us"]["source"] == "my host, measured"
+    empty = Op("x", "empty", "torch.empty", "op")
+    assert simulate_ops([empty], config).elapsed == pytest.approx(4.0e-6 * config.spec.clock_hz)
+    fit_host = load_config("h100-sxm")
+    assert fit_host.fit.op_overhead_us == load_config("h200").fit.op_overhead_us
+    assert "fitted by" in fit_host.sources["op_overhead_us"]["source"]
+    with pytest.raises(ConfigError, match="op_overhead_us"):
+        load_config(_write(tmp_path, {"+op": own["+op"].replace("4.0", "-1.0")}))

@@ -1,0 +1,152 @@
+"""What ``F.conv2d`` runs through cuDNN, per dtype and layout: which kernels, over how many bytes.
+
+cuDNN's choices, as the sources below describe them:
+
+- **Tensor-core implicit GEMM on NCHW tensors, fp16/bf16.** Tensor-core convolution kernels
+  need NHWC; with PyTorch's default NCHW tensors cuDNN transposes the filter (KCRS → KRSC) and
+  the input (NCHW → NHWC) before the GEMM and the output back after it (NVIDIA, "Convolutional
+  Layers User's Guide", section Tensor Layout: "NCHW layouts can still be operated on by Tensor
+  Cores, but include some overhead due to automatic transpose operations"; profiles list
+  ``nchwToNhwcKernel`` / ``genericTranspose_kernel`` around the GEMM, e.g.
+  tensorflow/tensorflow#15897, pytorch/pytorch#54324). Some cuDNN kernels write NCHW from their
+  epilogue instead; the H200 file says its kernels did not: without the output transpose the
+  bf16 shared convolutions come out up to 18% fast even after a refit (l1conv, l2sc1x1).
+- **fp32 (TF32 tensor cores, PyTorch's default ``cudnn.allow_tf32``) reads NCHW natively:** cuDNN
+  has NCHW TF32 implicit-GEMM kernels (``..._tf32f32_..._nchwkcrs_nchw``), and NVIDIA kept NCHW
+  as TensorFlow's default for fp32/tf32 because those kernels are as fast or faster on Ampere
+  (tensorflow/tensorflow#56744). No transposes: float32 pays its 4-byte elements once.
+- **The GEMM reads what the convolution needs; a transpose moves the whole tensor.** A 1×1
+  convolution of stride s reads one input pixel in s², so its implicit GEMM reads a quarter of
+  the input at s = 2 (and an fp32 one, with no transposes, reads only that quarter, at 4 bytes an
+  element). The layout transform runs before the GEMM over the whole tensor: the H200 file's
+  1×1 stride-2 shortcuts take 75% (l2) and 59% (l3) of their 3×3 stride-2 neighbours' time,
+  which a quarter-size transpose predicts 22% fast before any refit.
+- **Few input channels (the 3-channel stem): a direct convolution on the CUDA cores.** Tensor-core
+  kernels need C_in a multiple of 8 (NVIDIA, "Matrix Multiplication Background User's Guide",
+  channel alignment); for C_in = 3 cuDNN picks a non-tensor-core kernel that works on NCHW and
+  accumulates in fp32 whatever the storage type, so its time barely changes with dtype and
+  grows linearly with the batch (no tile or wave quantization to absorb it). Its rate is the
+  fitted ``direct_conv_efficiency`` of the FP32 CUDA-core peak.
+"""
+
+from __future__ import annotations
+
+import math
+
+from simulators.gpu.config import DTYPE_BYTES, MATH, GpuSpec
+from simulators.gpu.kernels import (
+    ELEMENTS_PER_THREAD,
+    ELEMENTWISE_THREADS,
+    Kernel,
+    Op,
+    Read,
+    Write,
+    gemm,
+    transpose,
+)
+from simulators.gpu.layers import Shape, bias_add
+
+TENSOR_CORE_CHANNEL_ALIGNMENT = 8  # C_in a multiple of this runs on tensor cores
+NATIVE_NCHW_MATH = {"tf32"}  # math units whose cuDNN kernels read and write NCHW directly
+
+
+def read_pixels(in_hw: Shape, out_hw: Shape, kernel_hw: Shape) -> int:
+    """Input pixels per channel that some window reads: per axis the union of the windows,
+    ``min(H_in, H_out * min(k, stride))`` (stride = H_in / H_out rounded)."""
+    pixels = 1
+    for size_in, size_out, k in zip(in_hw, out_hw, kernel_hw, strict=True):
+        stride = max(1, round(size_in / size_out))
+        pixels *= min(size_in, size_out * min(k, stride))
+    return pixels
+
+
+def uses_tensor_cores(cin: int) -> bool:
+    return cin % TENSOR_CORE_CHANNEL_ALIGNMENT == 0
+
+
+def conv(
+    layer: str,
+    n: int,
+    cin: int,
+    in_hw: Shape,
+    cout: int,
+    out_hw: Shape,
+    kernel_hw: Shape,
+    dtype: str,
+    spec: GpuSpec,
+    src: str,
+    dst: str,
+    layout: str = "nchw",
+    bias: bool = False,
+) -> Op:
+    """``F.conv2d`` as cuDNN runs it (see the module docstring): an implicit GEMM on tensor cores
+    (M = n*Ho*Wo, N = C_out, K = C_in*kh*kw), with the filter and input transposed to NHWC where
+    the dtype's kernels need it, or a direct convolution on the CUDA cores for few channels; the
+    bias is a separate broadcast add."""
+    el = DTYPE_BYTES[dtype]
+    math_unit = MATH["conv"][dtype]
+    in_elements = n * cin * in_hw[0] * in_hw[1]
+    read_elements = n * cin * read_pixels(in_hw, out_hw, kernel_hw)
+    out_elements = n * cout * out_hw[0] * out_hw[1]
+    weights = cout * cin * kernel_hw[0] * kernel_hw[1]
+    kernels: list[Kernel] = []
+    if not uses_tensor_cores(cin):
+        kernels.append(
+            direct_conv(
+                "direct_conv_fprop",
+                out_elements,
+                weights // cout,
+                Read(src, read_elements * el, read_elements * el),
+                Read(f"{layer}:weight", weights * el, 0.0),
+                Write(dst, out_elements * el, out_elements * el),
+            )
+        )
+    else:
+        gemm_in, gemm_w, gemm_out = src, f"{layer}:weight", dst
+        transposed = layout == "nchw" and math_unit not in NATIVE_NCHW_MATH
+        if transposed:
+            gemm_in, gemm_w, gemm_out = f"{src}:nhwc", f"{layer}:weight:krsc", f"{dst}:nhwc"
+            kernels += [
+                transpose("filter_kcrs_to_krsc", weights, el, f"{layer}:weight", gemm_w),
+                transpose("nchw_to_nhwc", in_elements, el, src, gemm_in),
+            ]
+        kernels.append(
+            gemm(
+                "implicit_gemm_fprop",
+                n * out_hw[0] * out_hw[1],
+                cout,
+                cin * kernel_hw[0] * kernel_hw[1],
+                spec,
+                math_unit,
+                el,
+                Read(gemm_in, read_elements * el, 0.0),
+                Read(gemm_w, weights * el, 0.0),
+                Write(gemm_out, out_elements * el, out_elements * el),
+            )
+        )
+        if transposed:
+            kernels.append(transpose("nhwc_to_nchw", out_elements, el, gemm_out, dst))
+    if bias:
+        kernels.append(bias_add(layer, out_elements, cout, el, dst))
+    return Op(layer, "conv", "F.conv2d", "library", tuple(kernels))
+
+
+def direct_conv(
+    name: str, outputs: int, macs_per_output: int, x: Read, weight: Read, out: Write
+) -> Kernel:
+    """A direct convolution on the CUDA cores in fp32: a thread per output element, its window
+    and weights from L2 (every input re-read by the k² windows that cover it)."""
+    ctas = max(1, math.ceil(outputs / (ELEMENTWISE_THREADS * ELEMENTS_PER_THREAD)))
+    macs = float(outputs * macs_per_output)
+    return Kernel(
+        name=name,
+        ctas=ctas,
+        threads=ELEMENTWISE_THREADS,
+        regs_per_thread=64,
+        math="fp32",
+        mainloop="direct",
+        macs=macs,
+        useful_macs=macs,
+        reads=(x, weight),
+        writes=(out,),
+    )
