@@ -8,8 +8,9 @@ STAMP := $(VENV)/.installed
 
 # Options (all optional; each target has its own defaults):
 #   make train      MODEL=scnn DATASET=cifar10-sample DATA= REALSPIKE=channel T=4 EPOCHS=10 BATCH=64 OUT=
-#   make simulate   MODEL=resnet19 VARIANT=channel CKPT= DATASET= DATA= IMAGES=8 HW=analytic,cim,gpu
-#                   CIM_PRESET= GPU_PRESET= OUT= HW_OPTIONS="gpu.batch=64 cim.duplication=4"
+#   make simulate   MODEL=resnet19 VARIANT=channel CKPT= DATASET= DATA= IMAGES=8 (or auto) HW=analytic,cim,gpu
+#                   CIM_PRESET= GPU_PRESET= OUT= STATIC_INPUT=once (or every-step) CI_TARGET=0.01
+#                   IMAGES_CAP=256 HW_OPTIONS="gpu.batch=1,64 cim.duplication=4"
 #   make crosscheck MODEL=resnet19 VARIANT=channel CKPT= DATASET= DATA=
 # Values reach the shell single-quoted, so a path with spaces (CKPT="my runs/last") stays one word.
 quote = '$(subst ','\'',$(1))'
@@ -53,10 +54,12 @@ simulate: $(STAMP)
 		$(call opt,--ckpt,$(CKPT)) $(call opt,--dataset,$(DATASET)) $(call opt,--data,$(DATA)) \
 		$(call opt,--images,$(IMAGES)) $(call opt,--hw,$(HW)) $(call opt,--timesteps,$(T)) \
 		$(call opt,--cim-preset,$(CIM_PRESET)) $(call opt,--gpu-preset,$(GPU_PRESET)) \
+		$(call opt,--static-input,$(STATIC_INPUT)) $(call opt,--ci-target,$(CI_TARGET)) \
+		$(call opt,--images-cap,$(IMAGES_CAP)) \
 		$(call opt,--out,$(OUT)) $(foreach o,$(HW_OPTIONS),--hw-option $(call quote,$(o)))
 
 crosscheck: $(STAMP)
-	$(BIN)/python analyses/crosscheck.py --model $(call or_default,$(MODEL),resnet19) \
+	$(BIN)/python -m analyses.crosscheck --model $(call or_default,$(MODEL),resnet19) \
 		$(call opt,--variant,$(VARIANT)) $(call opt,--ckpt,$(CKPT)) \
 		$(call opt,--dataset,$(DATASET)) $(call opt,--data,$(DATA)) $(call opt,--out,$(OUT))
 

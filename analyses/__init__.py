@@ -1,1 +1,1 @@
-"""Scripts users run (``python analyses/NAME.py``): tables and paper figures."""
+"""Scripts users run (``python -m analyses.NAME`` from the repository root): tables, figures."""

@@ -1,7 +1,7 @@
 """Real Spike against vanilla: test accuracy over seeds, with the inference cost beside it.
 
-    python analyses/accuracy.py                      # every runs/*/best
-    python analyses/accuracy.py runs/scnn-mnist-*-s* --cost-images 100 --out results/accuracy
+    python -m analyses.accuracy                      # every runs/*/best
+    python -m analyses.accuracy runs/scnn-mnist-*-s* --cost-images 100 --out results/accuracy
 
 Each argument is a checkpoint (``STEM``) or a run folder (its ``best``). Per checkpoint: the
 validation accuracy that chose it and the test accuracy evaluated once on it (from its
@@ -26,12 +26,10 @@ import csv
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import numpy as np
 import pandas as pd
 
+from analyses import options
 from rshw.errors import OptionError, run_guarded
 from rshw.reporting.tables import markdown
 from simulators.files import atomic_write_text
@@ -228,8 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         default=100,
         help="test images traced for spikes and SOPs per image (0: no cost columns)",
     )
-    p.add_argument("--data", default=None, help="dataset folder or file (default: searched)")
-    p.add_argument("--out", default="results/accuracy")
+    options.add(p, "data", out="results/accuracy")
     args = p.parse_args(argv)
     from tqdm import tqdm
 

@@ -1,6 +1,6 @@
 """Brian2 cross-check of our LIF neurons, layer by layer, on real images.
 
-    python analyses/crosscheck.py --model resnet19 [--variant channel] [--ckpt PATH]
+    python -m analyses.crosscheck --model resnet19 [--variant channel] [--ckpt PATH]
         [--dataset cifar10-sample] [--images 8] [--dtypes float64,float32] [--targets numpy,cython]
 
 Records every LIF layer's input current (after folded BN) on real images, runs the neurons in our
@@ -19,12 +19,10 @@ import time
 from itertools import pairwise
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import numpy as np
 import pandas as pd
 
+from analyses import options
 from rshw.errors import run_guarded
 from rshw.reporting import figures as style
 from simulators.files import atomic_write_text
@@ -136,18 +134,12 @@ def main(argv: list[str] | None = None) -> int:
     from rshw.pipeline.prepare import prepare
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--model", default="resnet19", help="zoo model or a .nir file")
-    p.add_argument("--variant", default="channel", help="none|layer|channel|element")
-    p.add_argument("--ckpt", default=None, help="checkpoint (default: shipped, else untrained)")
-    p.add_argument("--dataset", default="cifar10-sample")
-    p.add_argument("--data", default=None)
-    p.add_argument("--images", type=int, default=8)
-    p.add_argument("--timesteps", "-T", type=int, default=4)
+    options.add(p, "model", "variant", "ckpt", "dataset", "data", "images", "timesteps")
     p.add_argument("--dtypes", default="float64,float32")
     p.add_argument(
         "--targets", default=None, help="numpy,cython (default: cython too where a compiler exists)"
     )
-    p.add_argument("--out", default=None)
+    options.add(p, "out")
     args = p.parse_args(argv)
     targets = (args.targets or ("numpy,cython" if cython_available() else "numpy")).split(",")
     out = Path(args.out or f"results/crosscheck/{Path(args.model).stem}-{args.variant}")

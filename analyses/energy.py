@@ -1,6 +1,6 @@
 """The main comparison: Real Spike variants × kernel mapping × hardware.
 
-    python analyses/energy.py [--model resnet19] [--variants none,layer,channel,element]
+    python -m analyses.energy [--model resnet19] [--variants none,layer,channel,element]
         [--analytic horowitz-45nm-fp32,horowitz-45nm-int8] [--cim PRESETS] [--gpu PRESETS]
         [--dataset cifar10-sample] [--images 8] [--out results/energy/MODEL] [--force]
 
@@ -20,12 +20,9 @@ import sys
 import time
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import pandas as pd
 
-from analyses import energy_figures
+from analyses import energy_figures, options
 from rshw.errors import run_guarded
 from rshw.reporting.tables import markdown
 from simulators.files import atomic_write_text
@@ -33,40 +30,44 @@ from simulators.files import atomic_write_text
 COMPONENT_PREFIX = "energy_uj_"
 
 
-def variant_rows(traced, presets: list[tuple[str, str]], force: bool) -> list[dict]:
-    """One row per hardware preset for a traced variant."""
-    from rshw.pipeline.hardware import headline
+NETWORK_METRICS = ("sops", "firing_rate")
+"""Properties of the network on the images, the same on every hardware: from the counts run."""
+COUNTS_RUN = ("analytic", "horowitz-45nm-fp32")
+"""The run whose exact counts (SOPs, MACs, firing rate) every row of a variant carries."""
+
+
+def variant_rows(traced, runs: list, force: bool) -> list[dict]:
+    """One row per hardware run (preset and settings) for a traced variant: accuracy, counts,
+    energy and latency as mean and 95 % CI half-width over the images, area, EDP."""
+    from rshw.pipeline.hardware import HardwareRun, headline
+    from rshw.pipeline.image_stats import image_columns
     from rshw.pipeline.simulate import report_for
+    from rshw.pipeline.summary_table import accuracy_columns
     from simulators.summary import summarize
 
     prep, activity = traced.prep, traced.activity
-    counts, _ = report_for("analytic", "horowitz-45nm-fp32", traced, force)
+    counts, _ = report_for(HardwareRun(*COUNTS_RUN), traced, force)
     table = summarize(prep.graph)
     unshared = int(table[table.kernels == "unshared"].weights.sum())
-    source = prep.graph.meta.get("source", {})
-    accuracy = source.get("test_acc") if prep.trained else None
     base = {
         "model": prep.graph.meta["model"]["name"],
         "variant": prep.graph.meta["realspike"],
         "mapping": "unshared" if unshared else "shared",
         "weights_label": prep.label,
-        "accuracy_pct": accuracy,
-        "accuracy_source": "checkpoint test set"
-        if accuracy is not None
-        else f"{activity.samples} traced images",
-        "accuracy_traced_pct": activity.meta.get("accuracy_on_traced_pct"),
+        "static_input": prep.graph.meta.get("static_input"),
+        **accuracy_columns(prep, activity),
         "weights": int(table.weights.sum()),
         "unshared_weights": unshared,
-        "firing_rate": counts.summary["firing_rate"],
-        "sops": counts.summary["sops"],
-        "sops_rate_dense": counts.summary["sops_rate_dense"],
+        **{k: v for k, v in image_columns(counts).items() if k.startswith(NETWORK_METRICS)},
+        "sops_rate_border_aware": counts.summary["sops_rate_border_aware"],
+        "sops_rate_dense_padded": counts.summary["sops_rate_dense_padded"],
         "macs": counts.summary["macs"],
         "paper_formula_uj": counts.summary["paper_formula_pj"] / 1e6,
     }
     rows = []
-    for hw, preset in presets:
-        report, _ = report_for(hw, preset, traced, force)
-        row = {**base, **headline(hw, Path(preset).stem, report)}
+    for run in runs:
+        report, _ = report_for(run, traced, force)
+        row = {**headline(run, report), **base}
         by = report.frame.groupby("component").energy_pj.sum() / 1e6
         row.update({f"{COMPONENT_PREFIX}{c}": v for c, v in by.items()})
         row.update(
@@ -82,9 +83,10 @@ def variant_rows(traced, presets: list[tuple[str, str]], force: bool) -> list[di
 
 def layer_table(traced) -> pd.DataFrame:
     """Per layer: firing rate (LIF layers) and exact SOPs per inference (weighted layers)."""
+    from rshw.pipeline.hardware import HardwareRun
     from rshw.pipeline.simulate import report_for
 
-    counts, _ = report_for("analytic", "horowitz-45nm-fp32", traced)
+    counts, _ = report_for(HardwareRun(*COUNTS_RUN), traced)
     sops = counts.frame[counts.frame.event == "sop"].groupby("layer", sort=False).events.sum()
     rows = []
     for node in traced.prep.graph:
@@ -97,59 +99,96 @@ def layer_table(traced) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+SHOWN = (
+    "variant",
+    "mapping",
+    "hardware",
+    "preset",
+    "calibrated",
+    "weights_label",
+    "test_acc_pct",
+    "traced_acc_pct",
+    "images",
+    "firing_rate",
+    "sops",
+    "macs",
+    "energy_uj",
+    "latency_ms",
+    "area_mm2",
+    "edp_uj_ms",
+)
+"""Columns of the Markdown and LaTeX tables; metrics with a ``_ci95`` column show mean ± it."""
+FOOTNOTES = (
+    "± : 95 % confidence half-width over the images (Student t); n/a: no interval.",
+    "calibrated: yes = fitted to H200 measurements; NO = a projection (another preset or the "
+    "tuned kernels), not calibrated; n/a = not a measured kind of model.",
+    "test_acc_pct: the checkpoint's test accuracy (--: untrained or imported); "
+    "traced_acc_pct: the folded binary network on the simulated images.",
+)
+
+
+def shown_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The table as printed: mean ± half-width strings, calibration spelled out."""
+    from rshw.pipeline.summary_table import plus_minus
+
+    shown = table[list(SHOWN)].copy()
+    shown["calibrated"] = shown.calibrated.map({True: "yes", False: "NO"}).fillna("n/a")
+    shown["test_acc_pct"] = [f"{v:.2f}" if pd.notna(v) else "--" for v in table.test_acc_pct]
+    for column in SHOWN:
+        if f"{column}_ci95" in table:
+            shown[column] = [
+                plus_minus(m, h)
+                for m, h in zip(table[column], table[f"{column}_ci95"], strict=True)
+            ]
+    return shown
+
+
 def write_tables(table: pd.DataFrame, out: Path) -> None:
     atomic_write_text(out / "energy.csv", table.to_csv(index=False))
-    shown = table[
-        [
-            "variant",
-            "mapping",
-            "hardware",
-            "preset",
-            "weights_label",
-            "firing_rate",
-            "sops",
-            "macs",
-            "energy_uj",
-            "latency_ms",
-            "area_mm2",
-            "edp_uj_ms",
-        ]
-    ]
-    atomic_write_text(out / "energy.md", markdown(shown))
-    atomic_write_text(
-        out / "energy.tex", shown.to_latex(index=False, float_format="%.4g", na_rep="--")
-    )
+    shown = shown_table(table)
+    notes = "\n".join(f"- {n}" for n in FOOTNOTES)
+    atomic_write_text(out / "energy.md", markdown(shown) + "\n" + notes + "\n")
+    latex = shown.to_latex(index=False, float_format="%.4g", na_rep="--").replace("±", "$\\pm$")
+    notes_tex = "\n".join(f"% {n}" for n in FOOTNOTES)
+    atomic_write_text(out / "energy.tex", latex + notes_tex + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rshw.pipeline.hardware import DEFAULT_PRESETS, check_preset
+    from rshw.pipeline.hardware import DEFAULT_PRESETS, expand_runs
+    from rshw.pipeline.prepare import shipped_name
     from rshw.pipeline.simulate import SimulateOptions, prepare_traced
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--model", default="resnet19")
-    p.add_argument("--variants", default="none,layer,channel,element")
+    options.add(p, "model", "variants")
     p.add_argument("--analytic", default="horowitz-45nm-fp32,horowitz-45nm-int8")
     p.add_argument("--cim", default=None, help='CIM presets (default: all; "" for none)')
     p.add_argument("--gpu", default=None, help="GPU presets (default: h200,orin)")
-    p.add_argument("--dataset", default="cifar10-sample")
-    p.add_argument("--data", default=None)
-    p.add_argument("--images", type=int, default=8)
-    p.add_argument("--timesteps", "-T", type=int, default=4)
-    p.add_argument("--ckpt-dir", default=None, help="folder with MODEL-VARIANT checkpoints")
-    p.add_argument("--out", default=None)
-    p.add_argument("--force", action="store_true")
+    options.add(
+        p,
+        "gpu_batches",
+        "dataset",
+        "data",
+        "images",
+        "timesteps",
+        "static_input",
+        "ckpt_dir",
+        "out",
+        "force",
+    )
     args = p.parse_args(argv)
     start = time.perf_counter()
-    presets = []
+    batches = {"gpu": {"batch": [int(b) for b in args.gpu_batches.split(",")]}}
+    runs = []
     for hw, names in (("analytic", args.analytic), ("cim", args.cim), ("gpu", args.gpu)):
         chosen = names.split(",") if names is not None else _default_presets(hw, DEFAULT_PRESETS)
-        presets += [(hw, check_preset(hw, name)) for name in chosen if name]
+        for name in filter(None, chosen):
+            runs += expand_runs((hw,), {hw: name}, {hw: batches.get(hw, {})})
     out = Path(args.out or f"results/energy/{args.model}")
     rows, verification, layers = [], {}, {}
     for variant in args.variants.split(","):
         ckpt = None
         if args.ckpt_dir:
-            candidate = Path(args.ckpt_dir) / f"{args.model}-{variant}"
+            candidate = Path(args.ckpt_dir) / shipped_name(args.model, args.dataset, variant)
             ckpt = str(candidate) if candidate.with_suffix(".json").is_file() else None
         opts = SimulateOptions(
             model=args.model,
@@ -161,10 +200,11 @@ def main(argv: list[str] | None = None) -> int:
             hardware=(),
             timesteps=args.timesteps,
             force=args.force,
+            static_input=args.static_input,
         )
         traced = prepare_traced(opts)
         verification[variant] = traced.verification
-        rows += variant_rows(traced, presets, args.force)
+        rows += variant_rows(traced, runs, args.force)
         layers[variant] = layer_table(traced)
     table = pd.DataFrame(rows)
     out.mkdir(parents=True, exist_ok=True)
@@ -173,17 +213,33 @@ def main(argv: list[str] | None = None) -> int:
     manifest = {
         "command": " ".join(sys.argv),
         "arguments": vars(args),
-        "presets": presets,
+        "runs": [
+            {"name": r.name, "hardware": r.hardware, "preset": r.preset, "settings": r.settings}
+            for r in runs
+        ],
         "verification": verification,
         "figures": [p.name for p in figures],
         "seconds": time.perf_counter() - start,
     }
     atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=2, default=str))
+    shown = shown_table(table)
     print(
-        pd.read_csv(out / "energy.csv")[
-            ["variant", "mapping", "hardware", "preset", "energy_uj", "latency_ms", "area_mm2"]
-        ].to_string(index=False, float_format=lambda v: f"{v:.4g}")
+        shown[
+            [
+                "variant",
+                "mapping",
+                "hardware",
+                "preset",
+                "calibrated",
+                "energy_uj",
+                "latency_ms",
+                "test_acc_pct",
+                "traced_acc_pct",
+                "images",
+            ]
+        ].to_string(index=False)
     )
+    print("\n".join(FOOTNOTES))
     print(
         f"wrote {out}/energy.csv, .md, .tex and {len(figures) // 2} figures "
         f"in {manifest['seconds']:.0f} s"

@@ -1,4 +1,4 @@
-"""Figures of the variant × hardware comparison (analyses/energy.py)."""
+"""Figures of the variant × hardware comparison (``python -m analyses.energy``)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,31 @@ VARIANTS = ("none", "layer", "channel", "element")
 
 
 def _label(table: pd.DataFrame) -> str:
+    """Model, weights and, per variant, the accuracy: the checkpoint's test accuracy where it
+    has one, else the folded network's on the simulated images (with their number)."""
     labels = sorted(set(table.weights_label))
-    return f"{table.model.iloc[0]} ({', '.join(labels)})"
+    accuracies = []
+    for variant, row in table.groupby("variant", sort=False).first().iterrows():
+        if pd.notna(row.test_acc_pct):
+            accuracies.append(f"{variant} {row.test_acc_pct:.1f}% test")
+        else:
+            accuracies.append(f"{variant} {row.traced_acc_pct:.0f}% on {row.images} images")
+    return f"{table.model.iloc[0]} ({', '.join(labels)}; accuracy {', '.join(accuracies)})"
+
+
+def _error_bars(ax, x, mean: pd.Series, half: pd.Series) -> None:
+    """95 % CI half-widths as vertical error bars, where an interval exists."""
+    has = half.notna().to_numpy()
+    if has.any():
+        ax.errorbar(
+            np.asarray(x)[has],
+            mean.to_numpy()[has],
+            yerr=half.to_numpy()[has],
+            fmt="none",
+            ecolor="k",
+            elinewidth=0.6,
+            capsize=1.5,
+        )
 
 
 def energy_breakdown(table: pd.DataFrame, out: Path) -> list[Path]:
@@ -42,7 +65,8 @@ def energy_breakdown(table: pd.DataFrame, out: Path) -> list[Path]:
                     label=comp.removeprefix(PREFIX),
                 )
             bottom += values
-        ax.set(title=f"{hw}: {preset}", ylabel="µJ / inference")
+        _error_bars(ax, part.index, part.energy_uj, part.energy_uj_ci95)
+        ax.set(title=f"{hw}: {preset}", ylabel="µJ / inference (± 95 % CI)")
         ax.tick_params(axis="x", labelsize=6)
     for ax in axes.flat[len(targets) :]:
         ax.axis("off")
@@ -57,13 +81,16 @@ def latency_vs_cost(table: pd.DataFrame, out: Path) -> list[Path]:
     against DRAM traffic per inference on the GPUs (a GPU's die does not grow with the model;
     its memory traffic does)."""
     panels = [("cim", "area_mm2", "area (mm²)"), ("gpu", "dram_bytes", "DRAM traffic (MB)")]
-    panels = [p for p in panels if p[1] in table and (table.hardware == p[0]).any()]
+    panels = [p for p in panels if p[1] in table and table.hardware.str.startswith(p[0]).any()]
+    if not panels:
+        return []
     fig, axes = figures.figure(2.0, 0.4, ncols=len(panels), squeeze=False)
     for ax, (hw, column, label) in zip(axes.flat, panels, strict=True):
-        part = table[(table.hardware == hw) & table.latency_ms.notna()]
+        part = table[table.hardware.str.startswith(hw) & table.latency_ms.notna()]
         markers = dict(zip(sorted(set(part.preset)), "os^Dv<>", strict=False))
         scale = 1e-6 if column == "dram_bytes" else 1.0
-        for (preset, mapping, variant), g in part.groupby(["preset", "mapping", "variant"]):
+        groups = part.groupby(["hardware", "preset", "mapping", "variant"])
+        for (name, preset, mapping, variant), g in groups:
             color = f"C{VARIANTS.index(variant)}"
             ax.scatter(
                 g[column] * scale,
@@ -72,8 +99,9 @@ def latency_vs_cost(table: pd.DataFrame, out: Path) -> list[Path]:
                 s=24,
                 facecolors="none" if mapping == "unshared" else color,
                 edgecolors=color,
-                label=f"{preset} · {variant}",
+                label=f"{name.removeprefix(hw).strip()} {preset} · {variant}".strip(),
             )
+            _error_bars(ax, g[column] * scale, g.latency_ms, g.latency_ms_ci95)
         ax.set(
             xscale="log",
             yscale="log",

@@ -1,12 +1,14 @@
-"""Synaptic operations per layer, by exact event count and by the rate × dense convention.
+"""Synaptic operations per layer, by exact event count and by two rate conventions.
 
-    python analyses/sops.py [--model resnet19] [--variants none,layer,channel,element]
+    python -m analyses.sops [--model resnet19] [--variants none,layer,channel,element]
         [--dataset cifar10-sample] [--images 8] [--out results/sops/MODEL]
 
 The exact count charges each input spike with its neuron's real fan-out (borders, padding and
-strides respected); the convention of syops and most papers multiplies the layer's input firing
-rate by its dense synapse count. They differ where fan-out is not uniform (small maps, strided
-layers). Writes ``sops.csv`` / ``.md`` (per layer, variant and step-summed) and ``sops.pdf/.png``.
+strides respected); ``sops_rate_border_aware`` multiplies the layer's input firing rate by its
+real synapse count (zero padding skipped); ``sops_rate_dense_padded`` is syops' convention,
+rate × ``Cin·kh·kw·Cout·Ho·Wo`` (padding counted as inputs). The rates differ from the exact
+count where fan-out is not uniform (small maps, strided layers). Writes ``sops.csv`` / ``.md``
+(per layer, variant and step-summed) and ``sops.pdf/.png``.
 """
 
 from __future__ import annotations
@@ -15,27 +17,24 @@ import argparse
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import pandas as pd
 
+from analyses import options
 from rshw.errors import run_guarded
 from rshw.reporting import figures
 from rshw.reporting.tables import markdown
+from simulators.analytic import SOP_COLUMNS, count
 from simulators.files import atomic_write_text
 
 
 def layer_counts(traced) -> pd.DataFrame:
-    from simulators.analytic import count
-
     counts = count(traced.prep.graph, traced.activity)
-    cols = ["sops", "sops_rate_dense", "macs", "input_spikes", "input_neurons"]
+    cols = [*SOP_COLUMNS, "macs", "input_spikes", "input_neurons"]
     table = counts.groupby(["layer", "op"], sort=False)[cols].sum().reset_index()
     table = table[(table.sops > 0) | (table.macs > 0)].copy()
-    table["convention_error_pct"] = (
-        table.sops_rate_dense / table.sops.where(table.sops > 0) - 1
-    ) * 100
+    exact = table.sops.where(table.sops > 0)
+    table["border_aware_error_pct"] = (table.sops_rate_border_aware / exact - 1) * 100
+    table["syops_error_pct"] = (table.sops_rate_dense_padded / exact - 1) * 100
     return table
 
 
@@ -43,12 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     from rshw.pipeline.simulate import SimulateOptions, prepare_traced
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--model", default="resnet19")
-    p.add_argument("--variants", default="none,layer,channel,element")
-    p.add_argument("--dataset", default="cifar10-sample")
-    p.add_argument("--data", default=None)
-    p.add_argument("--images", type=int, default=8)
-    p.add_argument("--out", default=None)
+    options.add(p, "model", "variants", "dataset", "data", "images", "timesteps", "out")
     args = p.parse_args(argv)
     out = Path(args.out or f"results/sops/{args.model}")
     frames = []
@@ -61,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
                 data=args.data,
                 images=args.images,
                 hardware=(),
+                timesteps=args.timesteps,
             )
         )
         frames.append(layer_counts(traced).assign(variant=variant, weights=traced.prep.label))
@@ -82,12 +77,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         ax.plot(
             range(1, len(g) + 1),
-            g.sops_rate_dense / 1e6,
+            g.sops_rate_dense_padded / 1e6,
             "x--",
             ms=3,
             lw=0.6,
             color=f"C{k}",
-            label=f"{variant} rate×dense",
+            label=f"{variant} syops (rate×padded)",
         )
     ax.set(
         xlabel="weighted layer with spiking input",
@@ -96,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ax.legend(fontsize=5, ncol=2)
     figures.save(fig, out / "sops")
-    total = table.groupby("variant", sort=False)[["sops", "sops_rate_dense", "macs"]].sum()
+    total = table.groupby("variant", sort=False)[[*SOP_COLUMNS, "macs"]].sum()
     print(total.to_string(float_format=lambda v: f"{v:.4g}"))
     print(f"wrote {out}/sops.csv, sops.md, sops.pdf")
     return 0

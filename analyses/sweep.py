@@ -1,6 +1,6 @@
 """Design-space sweeps on Dask: hardware configurations × models × Real Spike variants.
 
-    python analyses/sweep.py GRID.toml [--out results/sweep/NAME] [--workers 2]
+    python -m analyses.sweep GRID.toml [--out results/sweep/NAME] [--workers 2]
         [--scheduler tcp://HOST:8786] [--serial] [--force]
 
 Each point of the grid (see ``rshw/pipeline/sweep.py`` for the file format, ``analyses/grids/`` for
@@ -20,20 +20,21 @@ import sys
 import time
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import pandas as pd
 from tqdm import tqdm
 
-from analyses import sweep_figures
+from analyses import options, sweep_figures
 from rshw.errors import run_guarded
 from rshw.pipeline.sweep import Point, load_grid, run_point, save_point
 from simulators.files import atomic_write_text
 
 
-def prepare_inputs(grid, out: Path) -> dict[tuple[str, str], tuple[str, str]]:
-    """Trace every (model, variant) once; the graph file and activity folder each point reads."""
+def prepare_inputs(grid, out: Path) -> dict[tuple[str, str], tuple[str, ...]]:
+    """Trace every (model, variant) once (from the cache when it can): the graph file, activity
+    folder and trace key each point reads, and the saved test images when the grid asks for
+    accuracy."""
+    from rshw.data import load_dataset
+    from rshw.pipeline.hardware_accuracy import save_accuracy_inputs
     from rshw.pipeline.simulate import SimulateOptions, prepare_traced
 
     inputs = {}
@@ -48,22 +49,57 @@ def prepare_inputs(grid, out: Path) -> dict[tuple[str, str], tuple[str, str]]:
                 hardware=(),
                 timesteps=grid.timesteps,
                 seed=grid.seed,
+                static_input=grid.static_input,
             )
             traced = prepare_traced(opts)
             graph_file = out / "graphs" / f"{Path(model).stem}-{variant}.npz"
             traced.prep.graph.save(graph_file)
-            inputs[model, variant] = (str(graph_file.resolve()), str(traced.activity.path))
+            inputs[model, variant] = (
+                str(graph_file.resolve()),
+                str(traced.activity.path),
+                traced.trace_key,
+            )
+            if grid.accuracy_images:
+                inputs[model, variant] += (
+                    save_accuracy_inputs(
+                        graph_file.with_suffix(".accuracy.npz"),
+                        load_dataset(grid.dataset, grid.data, "test"),
+                        load_dataset(grid.dataset, grid.data, "train"),
+                        grid.accuracy_images,
+                        grid.seed,
+                    ),
+                )
     return inputs
 
 
+def point_key(point: Point, inputs) -> str:
+    """The point's key: the key ``rshw simulate`` gives the same report."""
+    from rshw.pipeline.simulate import report_key
+
+    key = report_key(point.run, inputs[point.model, point.variant][2])
+    return f"{key}-acc{point.accuracy_images}" if point.accuracy_images else key
+
+
+def point_task(point: Point, key: str, inputs) -> tuple:
+    """``run_point``'s arguments: the point, its graph file and trace, its key, and the saved
+    test images when the point measures accuracy."""
+    graph_file, activity_dir, _, *accuracy = inputs[point.model, point.variant]
+    return (point, graph_file, activity_dir, key, *accuracy[: bool(point.accuracy_images)])
+
+
 def run_points(
-    todo: list[Point], inputs, folder: Path, workers: int, scheduler: str | None, serial: bool
+    todo: list[tuple[Point, str]],
+    inputs,
+    folder: Path,
+    workers: int,
+    scheduler: str | None,
+    serial: bool,
 ) -> None:
     """Compute ``todo`` serially or on Dask, saving each row the moment it arrives."""
     bar = tqdm(total=len(todo), desc="sweep", unit="point")
     if serial:
-        for point in todo:
-            save_point(folder, run_point(point, *inputs[point.model, point.variant]))
+        for point, key in todo:
+            save_point(folder, run_point(*point_task(point, key, inputs)))
             bar.update()
         bar.close()
         return
@@ -78,10 +114,8 @@ def run_points(
     )
     with Client(scheduler or cluster) as client:
         futures = [
-            client.submit(
-                run_point, p, *inputs[p.model, p.variant], key=f"point-{p.key}", pure=False
-            )
-            for p in todo
+            client.submit(run_point, *point_task(p, k, inputs), key=f"point-{k}", pure=False)
+            for p, k in todo
         ]
         for future in as_completed(futures):
             save_point(folder, future.result())
@@ -104,10 +138,11 @@ def sweep(
     grid = load_grid(grid_file)
     folder = out / "points"
     folder.mkdir(parents=True, exist_ok=True)
-    todo = [p for p in grid.points if force or not (folder / f"{p.key}.json").is_file()]
-    inputs = prepare_inputs(grid, out) if todo else {}
+    inputs = prepare_inputs(grid, out)
+    keys = [point_key(p, inputs) for p in grid.points]
+    todo = [(p, k) for p, k in zip(grid.points, keys, strict=True) if force or not _done(folder, k)]
     run_points(todo, inputs, folder, workers, scheduler, serial)
-    rows = [json.loads((folder / f"{p.key}.json").read_text()) for p in grid.points]
+    rows = [json.loads((folder / f"{k}.json").read_text()) for k in keys]
     table = sweep_figures.mark_pareto(pd.DataFrame(rows))
     table.to_parquet(out / "results.parquet.tmp", index=False)
     (out / "results.parquet.tmp").replace(out / "results.parquet")
@@ -127,14 +162,18 @@ def sweep(
     return stats
 
 
+def _done(folder: Path, key: str) -> bool:
+    return (folder / f"{key}.json").is_file()
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("grid", help="grid file (TOML)")
-    p.add_argument("--out", default=None, help="default results/sweep/GRID-NAME")
+    options.add(p, out=None)
     p.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes")
     p.add_argument("--scheduler", default=None, help="address of a running Dask scheduler")
     p.add_argument("--serial", action="store_true", help="no Dask: one point after another")
-    p.add_argument("--force", action="store_true", help="recompute every point")
+    options.add(p, "force")
     args = p.parse_args(argv)
     out = Path(args.out or f"results/sweep/{Path(args.grid).stem}")
     stats = sweep(args.grid, out, args.workers, args.scheduler, args.serial, args.force)

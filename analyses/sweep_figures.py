@@ -11,12 +11,17 @@ from matplotlib.ticker import NullFormatter
 from rshw.pipeline.sweep import pareto_mask
 from rshw.reporting import figures
 
-OBJECTIVES = {"energy_uj": "energy (µJ)", "latency_ms": "latency (ms)", "area_mm2": "area (mm²)"}
+OBJECTIVES = {
+    "energy_uj": "energy (µJ)",
+    "latency_ms": "latency (ms)",
+    "area_mm2": "area (mm²)",
+    "top1_error_pct": "top-1 error (%)",  # with [sweep] accuracy_images: accuracy as an objective
+}
 
 
 def mark_pareto(table: pd.DataFrame) -> pd.DataFrame:
     """Add ``pareto``: no point of the same hardware kind is at least as good in every objective
-    it has (energy, latency, area) and better in one."""
+    it has (energy, latency, area, top-1 error) and better in one."""
     table = table.copy()
     table["pareto"] = False
     feasible = table.feasible.astype(bool) if "feasible" in table else True

@@ -86,9 +86,8 @@ def measure(graph: Graph, activity: Activity, preset: str, duplication: int) -> 
 
 def spikesim_vgg9(folder: Path) -> dict:
     graph = vgg9.graph()
-    report = simulate(
-        graph, vgg9.activity(graph, folder / "vgg9"), "spikesim-rram-65nm", mode="dense"
-    )
+    spikesim = load_config("spikesim-rram-65nm", vgg9.SPIKESIM_INPUT)
+    report = simulate(graph, vgg9.activity(graph, folder / "vgg9"), spikesim, mode="dense")
     s = report.summary
     membranes = report.frame[report.frame.component == "membrane"]
     left_out = membranes[membranes.layer.isin(["lif6", "lif7"])].area_um2.sum()

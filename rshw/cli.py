@@ -327,7 +327,22 @@ def _add_simulate(sub) -> None:
     )
     p.add_argument("--dataset", default="cifar10-sample")
     p.add_argument("--data", default=None, help="dataset folder or file (default: searched)")
-    p.add_argument("--images", type=int, default=8, help="test images to trace")
+    p.add_argument(
+        "--images",
+        type=_images,
+        default=8,
+        help="test images to trace and simulate, or 'auto': double them until every model's "
+        "energy CI half-width is within --ci-target of its mean, or --images-cap",
+    )
+    p.add_argument("--ci-target", type=float, default=0.01, help="for --images auto (0.01 = 1%%)")
+    p.add_argument("--images-cap", type=int, default=256, help="for --images auto")
+    p.add_argument(
+        "--static-input",
+        default="once",
+        choices=("once", "every-step"),
+        help="a layer whose input is the same at every step (the stem) is computed once, or at "
+        "every step; recorded in the graph, applied by every hardware model",
+    )
     p.add_argument("--hw", default=",".join(HARDWARE), help="comma list of " + ", ".join(HARDWARE))
     for hw in HARDWARE:
         p.add_argument(f"--{hw}-preset", default=DEFAULT_PRESETS[hw])
@@ -340,20 +355,33 @@ def _add_simulate(sub) -> None:
         action="append",
         default=[],
         metavar="HW.KEY=VALUE",
-        help="a preset override or simulate option, e.g. gpu.batch=64, "
-        "cim.duplication=4 (repeatable)",
+        help="a preset override or run option, e.g. gpu.batch=64, cim.duplication=4; "
+        "a comma list runs once per value (default gpu.batch=1,64) (repeatable)",
     )
 
 
+def _images(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expects a number of images or 'auto', got {text!r}"
+        ) from None
+
+
 def _hw_options(pairs) -> dict:
-    """``["gpu.batch=64", ...]`` → ``{"gpu": {"batch": 64}}``."""
+    """``["gpu.batch=64", "cim.mode=dense,event"]`` → ``{"gpu": {"batch": 64}, "cim": {"mode":
+    ["dense", "event"]}}`` (a comma list: one run per value)."""
     options: dict = {}
     for pair in pairs:
         target, _, value = pair.partition("=")
         hw, _, key = target.partition(".")
         if not (hw and key and value):
             raise OptionError(f"--hw-option expects HW.KEY=VALUE, got {pair!r}")
-        options.setdefault(hw, {})[key] = _parse_value(value)
+        values = [_parse_value(v) for v in value.split(",")]
+        options.setdefault(hw, {})[key] = values if len(values) > 1 else values[0]
     return options
 
 
@@ -362,6 +390,7 @@ def _run_simulate(args) -> int:
 
     from rshw.pipeline.hardware import HARDWARE
     from rshw.pipeline.simulate import SimulateOptions, simulate_run
+    from rshw.pipeline.summary_table import summary_text
 
     opts = SimulateOptions(
         model=args.model,
@@ -378,15 +407,17 @@ def _run_simulate(args) -> int:
         out=args.out,
         force=args.force,
         hw_options=_hw_options(args.hw_option),
+        static_input=args.static_input,
+        ci_target=args.ci_target,
+        images_cap=args.images_cap,
     )
     manifest = simulate_run(opts)
-    summary = pd.read_csv(opts.run_folder / "summary.csv")
-    print(summary.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print(summary_text(pd.read_csv(opts.run_folder / "summary.csv")))
     check = manifest["verification"]
     if check["verified"]:
         print(
             f"verified: the folded network reproduces all {check['spikes_compared']:,} spikes "
-            f"of the {manifest['weights']} model on {opts.images} images"
+            f"of the {manifest['weights']} model on {manifest['data']['images']} images"
         )
     print(
         f"wrote {opts.run_folder}/ (summary.csv, report-*.csv, figures, manifest.json) in "

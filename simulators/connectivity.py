@@ -53,3 +53,12 @@ def fan_out(graph: Graph, node: Node) -> np.ndarray:
 def synapses(graph: Graph, node: Node) -> int:
     """Connections of a weighted layer (one MAC each when its input is dense)."""
     return int(fan_out(graph, node).sum())
+
+
+def padded_synapses(graph: Graph, node: Node) -> int:
+    """Synapses as if zero padding were real inputs: ``Cin·kh·kw·Cout·Ho·Wo`` (syops' count)."""
+    if node.op == "linear":
+        return int(node.arrays["weight"].size)
+    if node.op in ("conv", "local"):
+        return int(node.arrays["weight"].size * np.prod(node.shape[1:]))
+    raise ValueError(f"node {node.name!r} ({node.op}) has no synapses")

@@ -8,7 +8,7 @@ soon as their last consumer has run; only the requested nodes are returned.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -38,13 +38,24 @@ def conv2d(x: np.ndarray, weight: np.ndarray, stride=1, padding=0) -> np.ndarray
 def pool2d(x: np.ndarray, kernel, stride, padding, mode: str) -> np.ndarray:
     """Average (zero padding counted, as torch's default) or max pooling of ``[N, C, H, W]``."""
     (kh, kw), (sh, sw), (ph, pw) = pair(kernel), pair(stride), pair(padding)
+    if mode == "max" and ph == pw == 0:  # elementwise maxima of strided taps: no window view
+        ho, wo = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
+        taps = (
+            x[:, :, i : i + (ho - 1) * sh + 1 : sh, j : j + (wo - 1) * sw + 1 : sw]
+            for i in range(kh)
+            for j in range(kw)
+        )
+        out = next(taps).copy()
+        for tap in taps:
+            np.maximum(out, tap, out=out)
+        return out
     fill = -np.inf if mode == "max" else 0
     x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
     windows = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
     return windows.max(axis=(-2, -1)) if mode == "max" else windows.mean(axis=(-2, -1))
 
 
-def _apply(node: Node, xs: list[np.ndarray], dtype) -> np.ndarray:
+def apply_node(node: Node, xs: list[np.ndarray], dtype) -> np.ndarray:
     """One node over a batch ``[M, ...]`` (M = T·N, or N for time-invariant values)."""
     a, attrs = node.arrays, node.attrs
     if node.op in ("conv", "local"):
@@ -76,6 +87,7 @@ def run(
     keep: Iterable[str] | str = "lif",
     potentials: bool = False,
     inject: dict[str, np.ndarray] | None = None,
+    apply: Callable[[Node, list[np.ndarray], np.dtype], np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """Execute ``graph`` on a batch and return the kept nodes' outputs as ``[T, N, *shape]``.
 
@@ -85,7 +97,10 @@ def run(
     under its name. With ``potentials``, each LIF's membrane potential before reset is returned
     as ``NAME:u``. ``inject`` maps node names to ``[T, N, *shape]`` outputs used instead of
     the computed ones, so each layer can be compared with another simulator on equal inputs.
+    ``apply(node, inputs, dtype)`` replaces the arithmetic of every node other than input, LIF
+    and output (a crossbar or reduced-precision model), keeping this loop's time handling.
     """
+    apply = apply or apply_node
     dtype = np.dtype(dtype)
     x = np.asarray(x, dtype=dtype)
     shape = graph.input.shape
@@ -139,7 +154,7 @@ def run(
         else:
             ins = [values[i] for i in node.inputs]
             if len({inv for _, inv in ins}) == 1:
-                out, invariant = _apply(node, [v for v, _ in ins], dtype), ins[0][1]
+                out, invariant = apply(node, [v for v, _ in ins], dtype), ins[0][1]
             else:  # mixing a time-invariant and a time-varying input: broadcast over T first
                 arrays = [
                     np.broadcast_to(v, (timesteps, *v.shape)).reshape(-1, *v.shape[1:])
@@ -147,7 +162,7 @@ def run(
                     else v
                     for v, inv in ins
                 ]
-                out, invariant = _apply(node, arrays, dtype), False
+                out, invariant = apply(node, arrays, dtype), False
         if inject and node.name in inject:  # replace a node's output: check layers in isolation
             out, invariant = np.asarray(inject[node.name], dtype).reshape(-1, *node.shape), False
         values[node.name] = (out, invariant)

@@ -27,7 +27,12 @@ Element-wise Real Spike ResNet19 would need about 2.28 G such weights (9 GB in f
 form stores 12.7 M and :func:`materialize_local` expands one layer on demand.
 
 ``binary_input`` claims that a node's input carries binary spikes; :meth:`Graph.validate` checks
-every claim. Files: one ``.npz`` holding a JSON header (format, version, nodes, metadata) and every
+every claim. ``graph.meta["static_input"]`` records how layers whose input does not change over
+time (direct encoding: the stem fed by a static image, before the first LIF) are computed:
+``"once"`` per inference, their output held for every step (the default when absent), or
+``"every_step"``; :func:`computed_once` names them and every hardware model follows it.
+
+Files: one ``.npz`` holding a JSON header (format, version, nodes, metadata) and every
 array, loaded without pickle.
 """
 
@@ -64,6 +69,7 @@ OPS = (
 )
 WEIGHTED_OPS = ("conv", "local", "linear")
 WINDOW_ATTRS = ("kernel", "stride", "padding")
+STATIC_INPUT = ("once", "every_step")
 _INPUT_COUNT = {"input": 0, "add": 2}
 
 
@@ -228,6 +234,7 @@ class Graph:
         for node in self:
             seen._check_node(node)
             seen.nodes[node.name] = node
+        static_input_policy(self)
         ops = [n.op for n in self]
         if ops.count("input") != 1 or ops.count("output") != 1:
             raise GraphError(
@@ -339,6 +346,36 @@ def _check_header(header: dict, path: Path) -> None:
             if not isinstance(spec.get(key), kind):
                 name = spec.get("name", f"number {i}")
                 raise GraphError(f"{path}: node {name!r} lacks {key!r} (a {kind.__name__})")
+
+
+def static_input_policy(graph: Graph) -> str:
+    """``graph.meta["static_input"]``: ``"once"`` (the default when absent) or ``"every_step"``."""
+    policy = graph.meta.get("static_input", "once")
+    if policy not in STATIC_INPUT:
+        raise GraphError(
+            f"meta 'static_input' must be one of {', '.join(map(repr, STATIC_INPUT))}, "
+            f"got {policy!r}"
+        )
+    return policy
+
+
+def computed_once(graph: Graph) -> set[str]:
+    """Nodes computed once per inference rather than at every time step.
+
+    Under ``static_input = "once"``: a static input (``encoding`` "static", the default) and every
+    node other than a LIF fed only by such nodes (the stem conv(s) of direct encoding, up to the
+    first LIF, which reads their held output at every step). Under ``"every_step"``: none.
+    """
+    if static_input_policy(graph) == "every_step":
+        return set()
+    once: set[str] = set()
+    for node in graph:
+        if node.op == "input":
+            if node.attrs.get("encoding", "static") == "static":
+                once.add(node.name)
+        elif node.op != "lif" and all(i in once for i in node.inputs):
+            once.add(node.name)
+    return once
 
 
 def infer_shape(node: Node, graph: Graph) -> tuple[int, ...]:

@@ -7,8 +7,8 @@ SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Tests never read or write the user's caches (not even a $RSHW_CACHE the shell sets: a hit
-    left there by an earlier run would turn tests of recomputation into stale passes or fails)."""
+    """Tests never read or write the user's cache, even when ``RSHW_CACHE`` is set: one cache per
+    test session (decoded data, traces and reports are shared by the tests of a session)."""
     monkeypatch.setenv("RSHW_CACHE", str(tmp_path_factory.getbasetemp() / "rshw-cache"))
 
 

@@ -14,13 +14,12 @@ import json
 import platform
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import torch
 from tqdm import tqdm
 
@@ -29,14 +28,13 @@ from rshw.errors import OptionError
 from rshw.pipeline import runcache
 from rshw.pipeline.hardware import (
     DEFAULT_PRESETS,
+    DEFAULT_SETTINGS,
     HARDWARE,
-    check_preset,
+    HardwareRun,
+    expand_runs,
     headline,
-    load_config,
-    module,
-    simulate_keywords,
-    split_options,
 )
+from rshw.pipeline.image_stats import grow_images, image_columns, relative_half_width
 from rshw.pipeline.prepare import Prepared, prepare, shipped_checkpoint, untrained_note
 from rshw.pipeline.trace import torch_lif_activity, trace
 from rshw.training.checkpoint import git_revision, read_metadata
@@ -48,6 +46,9 @@ from simulators.report import Report
 
 IMPORTED = "imported"  # the variant label of a graph read from a NIR file
 PACKAGES = ("torch", "numpy", "simpy", "pandas", "brian2", "nir", "seaborn")
+STATIC_INPUT = {"once": "once", "every-step": "every_step"}
+"""``--static-input`` spelling -> ``graph.meta["static_input"]``: a layer whose input is the same
+at every step (the stem under direct encoding) is computed once, or at every step."""
 
 
 @dataclass
@@ -58,7 +59,7 @@ class SimulateOptions:
     dt: float | None = None  # seconds per step of a .nir model (None: the file's, else 1e-4)
     dataset: str = "cifar10-sample"
     data: str | None = None
-    images: int = 8
+    images: int | str = 8
     hardware: tuple[str, ...] = HARDWARE
     presets: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PRESETS))
     timesteps: int = 4
@@ -66,30 +67,39 @@ class SimulateOptions:
     out: str | None = None
     force: bool = False
     hw_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    static_input: str = "once"
+    ci_target: float = 0.01
+    images_cap: int = 256
+    runs: list[HardwareRun] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        """Check every choice (variant, hardware, presets, overrides, options, images) before
+        anything is folded or traced."""
         if self.model.endswith(".nir"):
             self.variant = IMPORTED  # a NIR graph has no Real Spike granularity
         else:
             check_granularity(self.variant)
             if self.dt is not None:
-                raise ValueError(f"--dt applies to .nir models only, not {self.model!r}")
+                raise OptionError(f"--dt applies to .nir models only, not {self.model!r}")
         self.hardware = tuple(self.hardware)
-        for hw in self.hardware:
-            module(hw)  # unknown hardware: error listing the known ones
-            self.presets[hw] = check_preset(hw, self.presets.get(hw, DEFAULT_PRESETS[hw]))
-        for hw, options in self.hw_options.items():
-            if hw not in self.hardware:
-                raise OptionError(f"options for {hw!r}, which is not among {list(self.hardware)}")
-            try:
-                load_config(hw, self.presets[hw], split_options(hw, options)[0])
-            except ValueError as e:
-                raise OptionError(
-                    f"{hw} option: {e}; or a simulate option: "
-                    f"{', '.join(sorted(simulate_keywords(hw)))}"
-                ) from None
-        if self.images < 1:
-            raise OptionError(f"images must be >= 1, got {self.images}")
+        if self.static_input not in STATIC_INPUT:
+            raise OptionError(
+                f"static input must be one of {', '.join(STATIC_INPUT)}, got {self.static_input!r}"
+            )
+        presets = {**DEFAULT_PRESETS, **self.presets}
+        settings = {hw: dict(DEFAULT_SETTINGS.get(hw, {})) for hw in self.hardware}
+        for hw, given in self.hw_options.items():
+            settings.setdefault(hw, {}).update(given)
+        self.runs = expand_runs(self.hardware, presets, settings)
+        self.presets = {hw: presets[hw] for hw in self.hardware}
+        if self.images != "auto" and (not isinstance(self.images, int) or self.images < 1):
+            raise OptionError(f"images must be >= 1 or 'auto', got {self.images}")
+        if not 0 < self.ci_target < 1:
+            raise OptionError(
+                f"ci target is a fraction of the mean in (0, 1), got {self.ci_target}"
+            )
+        if self.images_cap < 2:
+            raise OptionError(f"images cap must be >= 2, got {self.images_cap}")
 
     @property
     def run_folder(self) -> Path:
@@ -136,16 +146,26 @@ def verify(prep: Prepared, activity: Activity, x: torch.Tensor) -> dict[str, Any
     }
 
 
+def images_id(test, images: int, seed: int) -> str:
+    """A hash of the exact images (pixels and labels) a run traces: what the data part of a key
+    must capture (a data file replaced at the same path gives another id)."""
+    subset = test.random_subset(images, seed)
+    h = hashlib.sha256(np.ascontiguousarray(subset.x).tobytes())
+    h.update(np.ascontiguousarray(subset.y).tobytes())
+    return h.hexdigest()[:16]
+
+
 def _trace_key(graph: Graph, test, opts: SimulateOptions) -> str:
     return runcache.key(
         "trace",
         graph=graph.fingerprint(),
+        meta=graph.meta,
         dataset=test.source,
         split=test.split,
         images=opts.images,
+        images_id=images_id(test, opts.images, opts.seed),
         seed=opts.seed,
         dtype="float64",
-        code=runcache.code_hash("simulators.activity", "simulators.executor"),
     )
 
 
@@ -155,13 +175,16 @@ def _trace_cached(prep: Prepared, test, opts: SimulateOptions, say) -> tuple[Act
     if folder.is_dir() and not opts.force:
         say(f"trace: cached ({folder})")
         return Activity.load(folder), name
-    activity, _ = trace(prep.graph, test, opts.images, folder, dtype=np.float64, seed=opts.seed)
-    return activity, name
+    if opts.force:
+        runcache.discard(folder)
+    with runcache.writing(folder) as tmp:
+        trace(prep.graph, test, opts.images, tmp, dtype=np.float64, seed=opts.seed)
+    return Activity.load(folder), name
 
 
 def _prepared_key(opts: SimulateOptions, calibration) -> str:
     """What determines the folded graph: the weights (checkpoint and its checksum, or the seed
-    and calibration data of an untrained stand-in) and the code that folds them."""
+    and calibration data of an untrained stand-in), T and the static-input convention."""
     checkpoint = opts.ckpt or (
         None
         if opts.model.endswith(".nir")
@@ -176,18 +199,11 @@ def _prepared_key(opts: SimulateOptions, calibration) -> str:
         variant=opts.variant,
         checkpoint=str(checkpoint),
         weights=weights,
-        calibration=calibration.source,
+        calibration=[calibration.source, calibration.split, len(calibration)],
         seed=opts.seed,
         timesteps=opts.timesteps,
         dt=opts.dt,
-        code=runcache.code_hash(
-            "rshw.models",
-            "rshw.pipeline.reparam",
-            "rshw.training.calibrate",
-            "rshw.pipeline.prepare",
-            "simulators.ir",
-            "simulators.nir_io",
-        ),
+        static_input=STATIC_INPUT[opts.static_input],
     )
 
 
@@ -215,29 +231,27 @@ def _cached_traced(opts: SimulateOptions, test, graph_file: Path, say) -> Traced
     return Traced(prep, activity, trace_key, test, json.loads(check.read_text()), {})
 
 
-def report_for(
-    hw: str, preset: str, traced: Traced, force: bool = False, options: dict[str, Any] | None = None
-) -> tuple[Report, bool]:
-    """The Report of one hardware model and preset on a traced network (cached). ``options``
-    are preset overrides or keywords of the model's ``simulate`` (e.g. GPU ``batch``)."""
-    options = dict(options or {})
-    preset_text = Path(preset).read_text() if preset.endswith(".toml") else preset
-    name = runcache.key(
-        "report",
-        trace=traced.trace_key,
-        hardware=hw,
-        preset=preset_text,
-        options=options,
-        code=runcache.code_hash(module(hw).__name__),
+def report_key(run: HardwareRun, trace_key: str) -> str:
+    """The key of one hardware run on one trace: the trace's key (weights, data, images, T, graph
+    meta, code), the preset's contents and the settings. Sweep points use it too."""
+    preset_text = Path(run.preset).read_text() if run.preset.endswith(".toml") else run.preset
+    return runcache.key(
+        "report", trace=trace_key, hardware=run.hardware, preset=preset_text, settings=run.settings
     )
-    folder = runcache.entry(name)
+
+
+def report_for(run: HardwareRun, traced: Traced, force: bool = False) -> tuple[Report, bool]:
+    """The Report of one hardware run on a traced network (cached by the trace, the preset's
+    contents, the settings and the code); ``True`` beside it when it came from the cache."""
+    folder = runcache.entry(report_key(run, traced.trace_key))
     if (folder / "report.json").is_file() and not force:
         return Report.load(folder, "report"), True
-    overrides, keywords = split_options(hw, options)
-    config = load_config(hw, preset, overrides) if overrides else preset
-    report = module(hw).simulate(traced.prep.graph, traced.activity, config, **keywords)
+    report = run.simulate(traced.prep.graph, traced.activity)
     report.frame["weights"] = traced.prep.label
-    report.save(folder, "report")
+    if force:
+        runcache.discard(folder)
+    with runcache.writing(folder) as tmp:
+        report.save(tmp, "report")
     return report, False
 
 
@@ -277,6 +291,7 @@ def prepare_traced(opts: SimulateOptions, say=print) -> Traced:
         dt=opts.dt,
         say=say,
     )
+    prep.graph.meta["static_input"] = STATIC_INPUT[opts.static_input]
     timings["reparam_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     activity, trace_key = _trace_cached(prep, test, opts, say)
@@ -293,10 +308,59 @@ def prepare_traced(opts: SimulateOptions, say=print) -> Traced:
     return Traced(prep, activity, trace_key, test, verification, timings)
 
 
+@dataclass
+class Simulated:
+    """A traced network with every hardware run's report."""
+
+    traced: Traced
+    reports: dict[HardwareRun, Report]
+    cached: dict[HardwareRun, bool]
+    images_stop: str | None = None
+
+
+def run_hardware(opts: SimulateOptions, traced: Traced) -> Simulated:
+    """Every hardware run of ``opts`` on ``traced`` (timings into ``traced.timings``)."""
+    reports, cached = {}, {}
+    for run in tqdm(opts.runs, desc="hardware", disable=len(opts.runs) < 2):
+        t0 = time.perf_counter()
+        reports[run], cached[run] = report_for(run, traced, opts.force)
+        traced.timings[f"{run.slug}_s"] = time.perf_counter() - t0
+    return Simulated(traced, reports, cached)
+
+
+def simulate_images(opts: SimulateOptions, say=print) -> Simulated:
+    """Trace and simulate ``opts.images`` images, or with ``images="auto"`` a doubling number of
+    them until every run's energy CI half-width is within ``ci_target`` of its mean or the cap
+    (``images_cap``, at most the test split) is reached."""
+    if opts.images != "auto":
+        return run_hardware(opts, prepare_traced(opts, say))
+    test = load_dataset(opts.dataset, opts.data, "test", timesteps=opts.timesteps)
+    cap = min(opts.images_cap, len(test))
+    done: list[Simulated] = []
+
+    def measure(n: int) -> dict[str, float]:
+        at_n = replace(opts, images=n)
+        done.append(run_hardware(at_n, prepare_traced(at_n, say)))
+        return {
+            run.name: relative_half_width(headline(run, report))
+            for run, report in done[-1].reports.items()
+        }
+
+    n, reason = grow_images(measure, min(8, cap), cap, opts.ci_target)
+    say(f"--images auto: {n} images, {reason}")
+    done[-1].images_stop = reason
+    return done[-1]
+
+
 def simulate_run(opts: SimulateOptions, say=print) -> dict[str, Any]:
-    """Run everything; returns the manifest (also written to the run folder)."""
+    """Run everything and write the run folder (built under a private name, swapped in when
+    complete); returns the manifest."""
+    from rshw.pipeline.summary_table import summary_frame
+    from rshw.reporting.run_figures import write_run_figures
+
     started = time.perf_counter()
-    traced = prepare_traced(opts, say)
+    result = simulate_images(opts, say)
+    traced = result.traced
     prep, activity, test, verification = (
         traced.prep,
         traced.activity,
@@ -304,56 +368,51 @@ def simulate_run(opts: SimulateOptions, say=print) -> dict[str, Any]:
         traced.verification,
     )
     timings = traced.timings
-    folder = opts.run_folder
-    folder.mkdir(parents=True, exist_ok=True)
-    rows, reports = [], {}
-    for hw in tqdm(opts.hardware, desc="hardware", disable=len(opts.hardware) < 2):
-        t0 = time.perf_counter()
-        preset = opts.presets[hw]
-        report, cached = report_for(hw, preset, traced, opts.force, opts.hw_options.get(hw))
-        timings[f"{hw}_s"] = time.perf_counter() - t0
-        report.save(folder, f"report-{hw}")
-        reports[hw] = report
-        rows.append({**headline(hw, Path(preset).stem, report), "cached": cached})
-    summary = pd.DataFrame(rows)
-    analytic = reports.get("analytic")
-    if analytic is not None:
-        summary["sops"] = analytic.summary["sops"]
-        summary["firing_rate"] = analytic.summary["firing_rate"]
-    summary.insert(0, "weights", prep.label)
-    summary.insert(0, "variant", opts.variant)
-    summary.insert(0, "model", Path(opts.model).stem)
-    atomic_write_text(folder / "summary.csv", summary.to_csv(index=False))
-    from rshw.reporting.run_figures import write_run_figures
-
-    figures = write_run_figures(folder, reports, activity, prep, opts)
-    timings["total_s"] = time.perf_counter() - started
-    manifest = {
-        "command": " ".join(sys.argv),
-        "options": {**asdict(opts), "hardware": list(opts.hardware)},
-        "weights": prep.label,
-        "graph": {"fingerprint": prep.graph.fingerprint(), "meta": prep.graph.meta},
-        "data": {
-            "dataset": test.name,
-            "source": test.source,
-            "split": test.split,
-            "images": opts.images,
-            "seed": opts.seed,
-        },
-        "verification": verification,
-        "activity": {
-            "cache": str(activity.path),
-            "mean_rate": float(np.mean([activity.rate(e) for e in activity.edges])),
-        },
-        "accuracy_on_traced_pct": activity.meta.get("accuracy_on_traced_pct"),
-        "reports": {
-            hw: {"preset": opts.presets[hw], "config": r.config, "summary": r.summary}
-            for hw, r in reports.items()
-        },
-        "figures": [str(p.name) for p in figures],
-        "timings_s": timings,
-        "versions": _versions(),
-        "git_revision": git_revision(),
-    }
-    atomic_write_text(folder / "manifest.json", json.dumps(manifest, indent=2, default=str))
+    summary = summary_frame(opts, result)
+    reports = {run.name: report for run, report in result.reports.items()}
+    with runcache.swapping(opts.run_folder) as folder:
+        for run, report in result.reports.items():
+            report.save(folder, f"report-{run.slug}")
+        atomic_write_text(folder / "summary.csv", summary.to_csv(index=False))
+        figures = write_run_figures(folder, reports, activity, prep, opts)
+        timings["total_s"] = time.perf_counter() - started
+        manifest = {
+            "command": " ".join(sys.argv),
+            "options": {**asdict(opts), "hardware": list(opts.hardware)},
+            "weights": prep.label,
+            "graph": {"fingerprint": prep.graph.fingerprint(), "meta": prep.graph.meta},
+            "data": {
+                "dataset": test.name,
+                "source": test.source,
+                "split": test.split,
+                "images": activity.samples,
+                "images_id": images_id(test, activity.samples, opts.seed),
+                "images_stop": result.images_stop,
+                "seed": opts.seed,
+            },
+            "verification": verification,
+            "activity": {
+                "cache": str(activity.path),
+                "mean_rate": float(np.mean([activity.rate(e) for e in activity.edges])),
+            },
+            "accuracy_on_traced_pct": activity.meta.get("accuracy_on_traced_pct"),
+            "reports": {
+                run.name: {
+                    "hardware": run.hardware,
+                    "preset": run.preset,
+                    "settings": run.settings,
+                    "calibrated": run.calibrated,
+                    "over_images": image_columns(r),
+                    "config": r.config,
+                    "summary": r.summary,
+                }
+                for run, r in result.reports.items()
+            },
+            "figures": [str(p.name) for p in figures],
+            "timings_s": timings,
+            "versions": _versions(),
+            "git_revision": git_revision(),
+            "code_hash": runcache.code_hash(),
+        }
+        atomic_write_text(folder / "manifest.json", json.dumps(manifest, indent=2, default=str))
     return manifest

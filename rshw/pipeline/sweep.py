@@ -14,15 +14,21 @@ preset plus ``grid`` (lists: their cartesian product) or ``points`` (explicit ov
     preset = "spikesim-rram-65nm"
     grid = {adc_bits = [4, 5, 6], columns_per_adc = [4, 8]}
 
-Settings that are keywords of the model's ``simulate`` (GPU ``batch``, ``dtype``, ``execution``,
-``implementation``; CIM ``mode``, ``samples``) are passed as such; all others override the preset.
-Every point gets a key from its content; a finished point is a JSON file named by that key, so an
-interrupted sweep, run again, computes only the points that are missing.
+Settings that are run options the model declares (its ``OPTIONS``: GPU ``batch``, ``dtype``,
+``execution``, ``implementation``; CIM ``mode``, ``samples``) are passed as such; all others
+override the preset. A point's key is the key ``rshw simulate`` gives the same report (the trace's
+key, covering weights, data, images, T, graph meta and code, plus the preset's contents and the
+settings), with ``accuracy_images`` added when it asks for accuracy; a finished point is a JSON
+file named by it, so an interrupted sweep, run again, computes only the points that are missing,
+and a changed grid T or images computes them all.
+
+With ``accuracy_images = N`` in ``[sweep]``, every CIM and GPU point also measures the accuracy of
+the network as that hardware computes it on N test images (functional crossbar, dtype emulation)
+and ``top1_error_pct`` joins energy, latency and area as a Pareto objective.
 """
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 from dataclasses import dataclass, field
@@ -36,17 +42,28 @@ import tomllib
 from rshw.errors import OptionError
 from rshw.pipeline.hardware import (
     HARDWARE,
+    HardwareRun,
     check_preset,
     headline,
     load_config,
-    module,
     split_options,
 )
+from rshw.pipeline.hardware_accuracy import point_accuracy
 from simulators.files import atomic_write_text
 
 TIMING_KEYS = {"sim_wall_s", "simpy_events_per_s"}
 """Summary entries that measure the simulator's own speed, not the hardware: not results."""
-SWEEP_KEYS = {"models", "variants", "dataset", "data", "images", "timesteps", "seed"}
+SWEEP_KEYS = {
+    "models",
+    "variants",
+    "dataset",
+    "data",
+    "images",
+    "timesteps",
+    "seed",
+    "static_input",
+    "accuracy_images",
+}
 HARDWARE_KEYS = {"kind", "preset", "grid", "points"}
 
 
@@ -61,25 +78,15 @@ class Point:
     hardware: str
     preset: str
     overrides: tuple[tuple[str, Any], ...] = ()
+    accuracy_images: int = 0
 
     @property
-    def key(self) -> str:
-        text = json.dumps(
-            [
-                self.model,
-                self.variant,
-                self.hardware,
-                self.preset,
-                [list(o) for o in self.overrides],
-            ],
-            sort_keys=True,
-            default=str,
-        )
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+    def run(self) -> HardwareRun:
+        return HardwareRun(self.hardware, self.preset, dict(self.overrides))
 
-    def as_row(self) -> dict[str, Any]:
+    def as_row(self, key: str) -> dict[str, Any]:
         return {
-            "point": self.key,
+            "point": key,
             "model": self.model,
             "variant": self.variant,
             "hardware": self.hardware,
@@ -97,6 +104,8 @@ class Grid:
     images: int = 2
     timesteps: int = 4
     seed: int = 0
+    static_input: str = "once"
+    accuracy_images: int = 0  # test images for each point's accuracy (0: energy only)
     points: list[Point] = field(default_factory=list)
 
 
@@ -147,7 +156,14 @@ def load_grid(path: str | Path) -> Grid:
             for model in grid.models:
                 for variant in grid.variants:
                     grid.points.append(
-                        Point(model, variant, kind, preset, tuple(sorted(overrides.items())))
+                        Point(
+                            model,
+                            variant,
+                            kind,
+                            preset,
+                            tuple(sorted(overrides.items())),
+                            grid.accuracy_images,
+                        )
                     )
     return grid
 
@@ -160,25 +176,24 @@ def _loaded(graph_file: str, activity_dir: str):
     return Graph.load(graph_file), Activity.load(activity_dir)
 
 
-def run_point(point: Point, graph_file: str, activity_dir: str) -> dict[str, Any]:
+def run_point(
+    point: Point, graph_file: str, activity_dir: str, key: str, accuracy_inputs: str = ""
+) -> dict[str, Any]:
     """Simulate one point from its cached graph and trace; the summary row. Runs on a worker.
+    With ``accuracy_inputs`` (saved test images), the row also holds the accuracy of the network
+    as this hardware computes it (:mod:`rshw.pipeline.hardware_accuracy`).
 
     A configuration the network does not fit on (too few chips, say) is a result, not a crash:
     its row has ``feasible = False`` and the model's explanation in ``error``.
     """
     graph, activity = _loaded(graph_file, activity_dir)
-    overrides, keywords = split_options(point.hardware, dict(point.overrides))
-    config = load_config(point.hardware, point.preset, overrides)
+    run = point.run
     try:
-        report = module(point.hardware).simulate(graph, activity, config, **keywords)
+        report = run.simulate(graph, activity)
     except ValueError as e:
-        return {**point.as_row(), "hardware": point.hardware, "feasible": False, "error": str(e)}
-    row = {
-        **point.as_row(),
-        **headline(point.hardware, Path(point.preset).stem, report),
-        "feasible": True,
-        "error": "",
-    }
+        return {**point.as_row(key), "feasible": False, "error": str(e)}
+    row = {**point.as_row(key), **headline(run, report), "feasible": True, "error": ""}
+    row["hardware"] = point.hardware
     row.update(
         {
             k: v
@@ -186,6 +201,10 @@ def run_point(point: Point, graph_file: str, activity_dir: str) -> dict[str, Any
             if isinstance(v, (int, float)) and k not in row and k not in TIMING_KEYS
         }
     )
+    if accuracy_inputs:
+        overrides, keywords = split_options(point.hardware, run.settings)
+        config = load_config(point.hardware, point.preset, overrides)
+        row.update(point_accuracy(point.hardware, graph, config, keywords, accuracy_inputs))
     return row
 
 

@@ -12,8 +12,17 @@ from simulators.activity import Activity
 from simulators.report import Report
 
 
-def _title(prep, opts, what: str) -> str:
-    return f"{Path(opts.model).stem} {opts.variant} ({prep.label}): {what}"
+def heading(prep, opts, activity: Activity) -> str:
+    """Model, variant, weights and accuracy: the checkpoint's test accuracy where it has one, and
+    the folded network's on the simulated images (with their number)."""
+    test_acc = prep.graph.meta.get("source", {}).get("test_acc")
+    parts = [prep.label]
+    if test_acc is not None:
+        parts.append(f"test acc. {test_acc:.2f}%")
+    traced = activity.meta.get("accuracy_on_traced_pct")
+    if traced is not None:
+        parts.append(f"{traced:.1f}% on {activity.samples} images")
+    return f"{Path(opts.model).stem} {opts.variant} ({', '.join(parts)})"
 
 
 def component_energy(report: Report, top: int = 6) -> pd.Series:
@@ -25,22 +34,35 @@ def component_energy(report: Report, top: int = 6) -> pd.Series:
     return by
 
 
-def energy_breakdown(folder: Path, reports: dict[str, Report], prep, opts) -> list[Path]:
+def energy_breakdown(folder: Path, reports: dict[str, Report], title: str) -> list[Path]:
     """One panel per hardware model (own linear scale): its energy per inference, stacked by
-    component. Models differ by orders of magnitude, so they never share an axis."""
+    component, with the 95 % CI over images as an error bar where the model gives one. Models
+    differ by orders of magnitude, so they never share an axis."""
+    from rshw.pipeline.image_stats import image_columns
+
     fig, axes = figures.figure(2.0, 0.42, ncols=len(reports), squeeze=False)
     for ax, (hw, report) in zip(axes.flat, reports.items(), strict=True):
         bottom = 0.0
         for k, (component, value) in enumerate(component_energy(report).items()):
             ax.bar([hw], [value], bottom=bottom, color=f"C{k}", label=component, width=0.5)
             bottom += value
-        ax.set(ylabel="µJ per inference", title=f"{hw}: {bottom:.4g} µJ")
+        stats = image_columns(report)
+        if not np.isnan(stats["energy_uj_ci95"]):
+            ax.errorbar(
+                [hw],
+                [stats["energy_uj"]],
+                yerr=[stats["energy_uj_ci95"]],
+                fmt="none",
+                ecolor="k",
+                capsize=2,
+            )
+        ax.set(ylabel="µJ per inference", title=f"{hw}\n{bottom:.4g} µJ")
         ax.legend(fontsize=5, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-    fig.suptitle(_title(prep, opts, "energy per inference by component"), fontsize=8)
+    fig.suptitle(f"{title}: energy per inference by component", fontsize=8)
     return figures.save(fig, folder / "energy_breakdown")
 
 
-def firing_rates(folder: Path, activity: Activity, prep, opts) -> list[Path]:
+def firing_rates(folder: Path, activity: Activity, prep, title: str) -> list[Path]:
     """Mean firing rate of every LIF layer (over images and steps)."""
     lifs = [n.name for n in prep.graph if n.op == "lif" and n.name in activity.edges]
     rates = [activity.rate(n) for n in lifs]
@@ -49,14 +71,14 @@ def firing_rates(folder: Path, activity: Activity, prep, opts) -> list[Path]:
     ax.set(
         xlabel="LIF layer (network order)",
         ylabel="firing rate",
-        title=_title(prep, opts, "firing rates"),
+        title=f"{title}: firing rates",
     )
     ax.set_xticks(range(len(lifs)))
     ax.set_xticklabels([str(k + 1) for k in range(len(lifs))], fontsize=5)
     return figures.save(fig, folder / "firing_rates")
 
 
-def sops_per_layer(folder: Path, analytic: Report, prep, opts) -> list[Path]:
+def sops_per_layer(folder: Path, analytic: Report, title: str) -> list[Path]:
     """Synaptic operations (exact) and MACs per weighted layer, per inference."""
     frame = analytic.frame[analytic.frame.event.isin(["sop", "mac"])]
     table = frame.pivot_table(
@@ -75,7 +97,7 @@ def sops_per_layer(folder: Path, analytic: Report, prep, opts) -> list[Path]:
     ax.set(
         xlabel="weighted layer (network order)",
         ylabel="operations per inference (M)",
-        title=_title(prep, opts, "operations per layer"),
+        title=f"{title}: operations per layer",
     )
     ax.set_xticks(x)
     ax.set_xticklabels([str(k + 1) for k in x], fontsize=5)
@@ -86,8 +108,9 @@ def sops_per_layer(folder: Path, analytic: Report, prep, opts) -> list[Path]:
 def write_run_figures(
     folder: Path, reports: dict[str, Report], activity: Activity, prep, opts
 ) -> list[Path]:
-    paths = energy_breakdown(folder, reports, prep, opts)
-    paths += firing_rates(folder, activity, prep, opts)
+    title = heading(prep, opts, activity)
+    paths = energy_breakdown(folder, reports, title)
+    paths += firing_rates(folder, activity, prep, title)
     if "analytic" in reports:
-        paths += sops_per_layer(folder, reports["analytic"], prep, opts)
+        paths += sops_per_layer(folder, reports["analytic"], title)
     return paths

@@ -9,7 +9,14 @@ from simulators.cim.config import PRESETS, CimConfig, load_config, preset_names
 from simulators.cim.mapping import ChipMapping, LayerMapping, MappingError, map_graph, mapping_table
 from simulators.cim.model import estimate, simulate
 
+OPTIONS = {
+    "mode": (str, ("event", "dense"), "event-driven reads of the recorded spikes, or read all"),
+    "samples": (int, None, "traced images to simulate (the first N)"),
+}
+"""Run options of :func:`simulate` (hardware protocol): name -> (type, allowed or None, help)."""
+
 __all__ = [
+    "OPTIONS",
     "PRESETS",
     "ChipMapping",
     "CimConfig",

@@ -5,11 +5,11 @@
 - :func:`rate_work` gives expected work when each input neuron spikes independently with the
   measured rate of its step (a crossbar of ``n`` used rows is read with probability
   ``1 - (1 - r)^n``; borders and correlations are ignored, so this is an estimate);
-- :func:`latency_bound` is a lower bound on one inference's latency, given per-row cycles: a
-  layer cannot start before the rows its first row needs have been computed, integrated and sent;
-  in the last time step a row cannot start before the layer's earlier work and its input rows are
-  done; shared units (neuron units, tile ports) cannot be busy longer than the run. The SimPy
-  model obeys all of these and adds contention and the waits of earlier steps, so it is never
+- :func:`latency_bound` is a lower bound on one inference's latency, given per-row cycles: at
+  every step a row cannot start before the layer's earlier work and its input rows are done
+  (computed, integrated, and sent through the source tile's port behind that layer's earlier
+  packets); shared units (neuron units, tile ports) cannot be busy longer than the run. The SimPy
+  model obeys all of these and adds contention between layers, so it is never
   faster; in dense mode it stays within a fraction of a percent (tests).
 """
 
@@ -88,56 +88,71 @@ def latency_bound(
 ) -> float:
     """Lower bound on the cycles of one inference (see the module docstring).
 
-    Per layer: the earliest start of its first row (the rows it needs of step 0 computed,
-    integrated and sent), then, for the last time step, row by row: a row's arrays cannot start
-    before the layer's earlier work and the row's input rows are done, its output stage not
-    before the row, the previous row and the residual inputs are done.
+    Per layer, step by step and row by row: a row's arrays cannot start before the layer's
+    earlier work (a shared layer's arrays take rows and steps in order; an unshared row's arrays
+    take its steps in order) and before the rows it needs of that step have been integrated and
+    sent (behind the layer's earlier packets at its port); its output stage not before the row,
+    the layer's previous output and the residual inputs are done. The SimPy model obeys every one
+    of these and adds contention between layers for shared neuron units and ports.
     """
-    flight = {(p.source, p.target): p.latency() for p in packets}
+    sent_by: dict[str, list[Packets]] = {}
+    for p in packets:
+        sent_by.setdefault(p.source, []).append(p)
     needs: dict[tuple[str, str], list[Requirement]] = {}
     for r in requirements:
         needs.setdefault((r.layer, r.stage), []).append(r)
-    start: dict[str, float] = {}
-    last_out: dict[str, np.ndarray] = {}  # output-stage completion of each row of the last step
+    outputs: dict[str, np.ndarray] = {}  # output-stage completion [T, rows] of each layer
+    arrivals: dict[tuple[str, str], np.ndarray] = {}  # [T, rows] at each target
 
-    def first_arrival(source: str, target: str, row: int) -> float:
-        m, w = mapping.layers[source], work[source]
-        cycles = w.compute_cycles[sample, 0]
-        computed = cycles[: row + 1].sum() if m.shared else cycles[row]
-        neuron = w.neuron_cycles[sample, 0, row]
-        return start[source] + computed + neuron + flight[source, target][row]
-
-    def ready(name: str, stage: str) -> np.ndarray:
-        """Per row of the last step: when every row it needs for ``stage`` can have arrived."""
+    def ready(name: str, stage: str, step: int) -> np.ndarray:
+        """Per row of ``step``: when every row it needs for ``stage`` can have arrived."""
         when = np.zeros(mapping.layers[name].rows)
         for r in needs.get((name, stage), []):
-            arrived = last_out[r.source] + flight[r.source, name]
+            arrived = arrivals[r.source, name][step]
             when = np.maximum(when, np.where(r.prefix > 0, arrived[r.prefix - 1], 0.0))
         return when
 
     for name in _dependency_order(mapping, requirements):
         m, w = mapping.layers[name], work[name]
-        cycles, neuron = w.compute_cycles[sample], w.neuron_cycles[sample, -1]
-        firsts = [
-            first_arrival(r.source, name, r.prefix[0] - 1)
-            for r in needs.get((name, "compute"), [])
-            if r.prefix[0] > 0
-        ]
-        start[name] = max(firsts, default=0.0)
-        earlier = start[name] + (cycles[:-1].sum() if m.shared else cycles[:-1].sum(0))
-        inputs, residual = ready(name, "compute"), ready(name, "output")
-        computed = np.zeros(m.rows)
-        out = np.zeros(m.rows)
-        for row in range(m.rows):
-            begin = max(earlier if m.shared else earlier[row], inputs[row])
-            if m.shared and row:
-                begin = max(begin, computed[row - 1])
-            computed[row] = begin + cycles[-1, row]
-            previous = out[row - 1] if m.shared and row else 0.0
-            out[row] = max(computed[row], previous, residual[row]) + neuron[row]
-        last_out[name] = out
-    done = max(float(out.max()) for out in last_out.values())
+        cycles, neuron = w.compute_cycles[sample], w.neuron_cycles[sample]
+        steps = cycles.shape[0]
+        free = np.zeros(1 if m.shared else m.rows)  # when the arrays are next free
+        out = np.zeros((steps, m.rows))
+        last = np.zeros(1 if m.shared else m.rows)  # the layer's previous output stage
+        for t in range(steps):
+            inputs, residual = ready(name, "compute", t), ready(name, "output", t)
+            for row in range(m.rows):
+                unit = 0 if m.shared else row
+                computed = max(free[unit], inputs[row]) + cycles[t, row]
+                free[unit] = computed
+                out[t, row] = max(computed, last[unit], residual[row]) + neuron[t, row]
+                last[unit] = out[t, row]
+        outputs[name] = out
+        arrivals.update(_arrivals(m, out, sent_by.get(name, [])))
+    done = max(float(out.max()) for out in outputs.values())
     return max(done, *_resource_busy(mapping, work, packets, sample))
+
+
+def _arrivals(
+    m: LayerMapping, out: np.ndarray, sent: list[Packets]
+) -> dict[tuple[str, str], np.ndarray]:
+    """When each row of each step reaches each target ``[T, rows]``: a row's packets queue at
+    its tile's port (one flit per cycle) behind the packets the layer sent before them, in the
+    order the chip sends them (rows in order for a shared layer, each row's steps in order for
+    an unshared one; streams in order). Other layers' packets on the same port are ignored."""
+    steps = out.shape[0]
+    arrived = {(p.source, p.target): np.zeros_like(out) for p in sent}
+    port = np.zeros(1 if m.shared else m.rows)  # when the port is next free
+    for t in range(steps):
+        for row in range(m.rows):
+            unit = 0 if m.shared else row
+            for p in sent:
+                if p.flits[row] == 0 and p.flight_cycles[row] == 0:
+                    arrived[p.source, p.target][t, row] = out[t, row]
+                    continue
+                port[unit] = max(port[unit], out[t, row]) + p.flits[row]
+                arrived[p.source, p.target][t, row] = port[unit] + p.flight_cycles[row]
+    return arrived
 
 
 def _dependency_order(mapping: ChipMapping, requirements: list[Requirement]) -> list[str]:

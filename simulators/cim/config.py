@@ -4,6 +4,12 @@ Architecture (arrays, PEs, tiles, chips), mapping choices and per-action energie
 areas live side by side here but are used apart (Timeloop/Accelergy style): :mod:`mapping`
 reads the architecture, :mod:`energy` the per-action tables, :mod:`work` and :mod:`sim` the
 latencies. Every key of a preset carries ``{value, unit, source}``.
+
+Inputs convention: binary spikes drive the crossbar rows in one read pass. Real-valued inputs
+(the stem's image, a layer after an average pool of spikes or after a ``scale``: any weighted
+layer whose IR input is not spiking) are fed bit-serially, one read pass and one set of ADC
+conversions per bit-plane, ``real_input_bits`` passes per input vector (default 8), never as
+1-bit spikes.
 """
 
 from __future__ import annotations
@@ -43,7 +49,6 @@ class CimConfig:
     bits_per_cell: int = _f("bit")
     weight_bits: int = _f("bit")
     signed_weights: str = _f("")
-    input_bits: int = _f("bit")
     psum_bits: int = _f("bit")
     crossbar_read_pj: float = _f("pJ")
     crossbar_read_cycles: int = _f("cycle")
@@ -97,7 +102,14 @@ class CimConfig:
     mapping: str = _f("")
     placement: str = _f("")
     duplication: int = _f("count", default=1)
+    real_input_bits: int = _f("bit", default=8)
     mode: str = _f("", default="event")
+    # functional crossbar (simulators.cim.functional): ADC range and device effects, off by default
+    adc_full_scale: float = _f("", default=1.0)
+    cell_variation_sigma: float = _f("", default=0.0)
+    stuck_at_0_rate: float = _f("", default=0.0)
+    stuck_at_1_rate: float = _f("", default=0.0)
+    on_off_ratio: float = _f("", default=0.0)
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -135,6 +147,22 @@ class CimConfig:
             self.crossbar_read_cycles + self.adc_cycles >= 1,
             "adc_cycles",
             "such that a read and a conversion take at least one cycle together",
+        )
+
+        require(
+            0 < self.adc_full_scale <= 1,
+            "adc_full_scale",
+            "a fraction in (0, 1] of a column's largest partial sum",
+        )
+        require(
+            self.stuck_at_0_rate + self.stuck_at_1_rate <= 1,
+            "stuck_at_1_rate",
+            "such that stuck_at_0_rate + stuck_at_1_rate <= 1",
+        )
+        require(
+            self.on_off_ratio == 0 or self.on_off_ratio > 1,
+            "on_off_ratio",
+            "0 (ideal: an off cell conducts nothing) or a ratio > 1",
         )
 
         shortest = self.crossbar_read_cycles + self.adc_cycles + self.pe_overhead_cycles

@@ -185,7 +185,7 @@ def map_layer(graph: Graph, node: Node, config: CimConfig, first_pe: int) -> Lay
         stride=stride,
         padding=padding,
         binary_input=binary,
-        passes=1 if binary else config.input_bits,
+        passes=1 if binary else config.real_input_bits,
         block_rows=_block_rows(in_shape[0], kernel, config),
         outputs_per_block=outputs,
         crossbars_per_pe=config.crossbars_per_pe,

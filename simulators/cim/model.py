@@ -14,8 +14,9 @@ from simulators.cim import closed_form, dataflow, energy, sim
 from simulators.cim.config import CimConfig, resolve
 from simulators.cim.mapping import ChipMapping, map_graph, mapping_table
 from simulators.cim.network import Packets, packets
-from simulators.cim.work import LayerCosts, LayerWork, events, layer_work
-from simulators.ir import Graph, Node
+from simulators.cim.work import LayerCosts, LayerWork, events, first_step_only, layer_work
+from simulators.ir import Graph, Node, computed_once, static_input_policy
+from simulators.per_image import activity_per_image
 from simulators.report import Report
 
 
@@ -36,6 +37,7 @@ def layer_works(
 ) -> dict[str, LayerWork]:
     """Work arrays ``[samples, T, rows]`` of every layer, from the spike maps or dense."""
     config, steps = mapping.config, activity.timesteps
+    once = computed_once(graph)
     cache: dict[str, np.ndarray] = {}
     works = {}
     for name, m in mapping.layers.items():
@@ -59,30 +61,46 @@ def layer_works(
                 for f in dataclasses.fields(LayerWork)
             )
         )
+        if name in once:
+            works[name] = first_step_only(works[name])
     return works
 
 
 def digital_ops(
     graph: Graph, node: Node, activity: Activity, samples: int, mode: str
 ) -> np.ndarray:
-    """Adds, compares and selects of a non-weighted node per step ``[T]``, mean over samples:
-    residual adds per neuron; a scale or average pool of spikes per input spike (event mode)."""
-    steps = activity.timesteps
+    """Adds, compares and selects of a non-weighted node per sample and step ``[samples, T]``:
+    residual adds per neuron; a scale or average pool of spikes per input spike (event mode);
+    nothing after step 0 for a node computed once (static input)."""
+    shape = (samples, activity.timesteps)
     source = node.inputs[0] if node.inputs else None
     spiking = source is not None and graph.is_spiking(source)
     if node.op in ("scale", "avgpool") and mode == "event" and spiking:
-        return activity.sample_counts(source)[:samples].mean(0).astype(float)
-    if node.op in ("add", "scale"):
-        return np.full(steps, float(np.prod(node.shape)))
-    if node.op in ("avgpool", "maxpool"):
-        return np.full(steps, float(np.prod(graph[source].shape)))
-    return np.zeros(steps)
+        ops = activity.sample_counts(source)[:samples].astype(float)
+    elif node.op in ("add", "scale"):
+        ops = np.full(shape, float(np.prod(node.shape)))
+    elif node.op in ("avgpool", "maxpool"):
+        ops = np.full(shape, float(np.prod(graph[source].shape)))
+    else:
+        ops = np.zeros(shape)
+    if node.name in computed_once(graph):
+        ops[:, 1:] = 0
+    return ops
 
 
 def _counts(costs: LayerCosts, config: CimConfig, w: LayerWork) -> dict[str, np.ndarray]:
     """Action counts per step ``[T]``, mean over samples."""
     per_step = [w.xbar.sum(-1).mean(0), w.pe.sum(-1).mean(0), w.neuron.sum(-1).mean(0)]
     return events(costs, config, *per_step)
+
+
+def _sample_pj(costs: LayerCosts, config: CimConfig, w: LayerWork) -> np.ndarray:
+    """Dynamic energy of one layer's work per sample ``[samples]``."""
+    totals = [w.xbar.sum((1, 2)), w.pe.sum((1, 2)), w.neuron.sum((1, 2))]
+    return sum(
+        np.asarray(n, float) * getattr(config, energy.ACTIONS[action][2])
+        for action, n in events(costs, config, *totals).items()
+    )
 
 
 def _network_counts(p: Packets, steps: int) -> dict[str, np.ndarray]:
@@ -98,17 +116,19 @@ def simulate(
     config: CimConfig | str | Path = "spikesim-rram-65nm",
     *,
     mode: str | None = None,
-    samples: int = 1,
+    samples: int | None = None,
 ) -> Report:
-    """Simulate the first ``samples`` traced inferences on a CIM chip.
+    """Simulate the traced inferences on a CIM chip: all of them, or the first ``samples``.
 
     ``config`` is a preset name (:func:`preset_names`), a TOML path or a :class:`CimConfig`;
     ``mode`` (``"event"`` or ``"dense"``) overrides the config's. Events and energies are per
-    inference (mean over the samples); the summary holds latency, throughput, energy, EDP, area
-    and counts, beside the closed-form bound and estimates they are checked against.
+    inference (mean over the samples); ``per_image`` holds each sample's energy, latency, SOPs
+    and firing rate; the summary holds latency, throughput, energy, EDP, area and counts, beside
+    the closed-form bound and estimates they are checked against.
     """
     config, sources = resolve(config, mode=mode)
     activity.check_graph(graph)
+    samples = activity.samples if samples is None else samples
     if not 1 <= samples <= activity.samples:
         raise ActivityError(f"samples must lie in 1..{activity.samples}, got {samples}")
     steps = activity.timesteps
@@ -132,15 +152,22 @@ def simulate(
         rows += energy.energy_rows(
             hardware, name, m.op, _counts(costs[name], config, w), config, cycles
         )
+    image_pj = sum(_sample_pj(costs[name], config, work[name]) for name in mapping.layers)
     for node in graph:
         if node.name not in mapping.layers:
             ops = digital_ops(graph, node, activity, samples, config.mode)
-            rows += energy.energy_rows(hardware, node.name, node.op, {"digital_ops": ops}, config)
+            image_pj = image_pj + ops.sum(1) * config.adder_pj
+            rows += energy.energy_rows(
+                hardware, node.name, node.op, {"digital_ops": ops.mean(0)}, config
+            )
+    network_pj = 0.0
     for p in sent:
         port = {"flit_hops": np.full(steps, float(p.flits.sum()))}
-        rows += energy.energy_rows(
+        network = energy.energy_rows(
             hardware, p.source, graph[p.source].op, _network_counts(p, steps), config, port
         )
+        network_pj += sum(r["energy_pj"] for r in network)
+        rows += network
     dynamic_pj = sum(r["energy_pj"] for r in rows)
     per_inference_cycles = result.makespan_cycles / samples
     leak_pj = energy.leakage_pj(config, mapping.tiles, per_inference_cycles)
@@ -161,6 +188,9 @@ def simulate(
         )
     rows += energy.area_rows(hardware, graph, mapping)
 
+    per_image = activity_per_image(graph, activity).iloc[:samples]
+    per_image.insert(1, "energy_pj", image_pj + network_pj + leak_pj)
+    per_image.insert(2, "latency_s", result.latency_cycles / (config.clock_mhz * 1e6))
     summary = _summary(graph, activity, mapping, costs, work, needs, sent, result, samples)
     summary.update(
         dynamic_energy_pj=dynamic_pj,
@@ -181,8 +211,13 @@ def simulate(
             "mapping": mapping_table(mapping).to_dict("records"),
         },
         summary=summary,
+        per_image=per_image,
         notes=[
             "events and energies are per inference (mean over the simulated samples)",
+            "per image: its own crossbar, neuron and digital work; network traffic and leakage "
+            "(one inference's share of the stream's makespan) are the same for every image",
+            f"real-valued inputs fed bit-serially: {config.real_input_bits} read passes; static "
+            f"input: {static_input_policy(graph)} (layers computed once read crossbars at step 0)",
             "area rows (event 'area'): events = instances (units, or bits of storage)",
             "cycles: busy cycles of the crossbar arrays (crossbar rows), neuron units (neuron "
             "rows) and injection ports (noc rows) of that layer and step",
@@ -209,12 +244,20 @@ def _closed_form(
     (in dense mode the rate estimate is the dense one): energy and the latency bound of each
     (no spike maps, no SimPy)."""
     config, steps = mapping.config, activity.timesteps
+    once = computed_once(graph)
+
+    def held(name: str, work: LayerWork) -> LayerWork:
+        return first_step_only(work) if name in once else work
+
     dense = {
-        n: closed_form.dense_work(m, config, costs[n], steps) for n, m in mapping.layers.items()
+        n: held(n, closed_form.dense_work(m, config, costs[n], steps))
+        for n, m in mapping.layers.items()
     }
     rates = (
         {
-            n: closed_form.rate_work(m, config, costs[n], _rates(graph, activity, n, steps))
+            n: held(
+                n, closed_form.rate_work(m, config, costs[n], _rates(graph, activity, n, steps))
+            )
             for n, m in mapping.layers.items()
         }
         if config.mode == "event"
@@ -222,7 +265,7 @@ def _closed_form(
     )
     digital = {
         mode: sum(
-            float(digital_ops(graph, node, activity, samples, mode).sum()) * config.adder_pj
+            float(digital_ops(graph, node, activity, samples, mode).sum(1).mean()) * config.adder_pj
             for node in graph
             if node.name not in mapping.layers
         )

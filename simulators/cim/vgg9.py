@@ -3,6 +3,9 @@
 SpikeSim's ``ela_spikesim.py`` prices seven 3×3 conv layers at T = 5; downsampling shows only in
 the layer sizes, here a stride-2 convolution. Its script prints 48 PEs, 6 tiles, 828.5 pJ per
 PE-cycle, 15.91 µJ, 8.43 mm² and 62.8 ms (:data:`SPIKESIM`, the reference we compare against).
+SpikeSim charges layer 1 (the real-valued image) like a spiking layer, at every step: the graph
+records ``static_input = "every_step"`` and a reproduction sets ``real_input_bits = 1``
+(:data:`SPIKESIM_INPUT`).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ LAYERS = (
     (256, 256, 8, 4),
 )
 TIMESTEPS = 5
+SPIKESIM_INPUT = {"real_input_bits": 1}  # ela: one 1-bit pass for the image, like a spike map
 SPIKESIM = {
     "pes": 48,
     "tiles": 6,
@@ -39,7 +43,9 @@ SPIKESIM = {
 def graph(seed: int = 0) -> Graph:
     """Conv (stride = input size / output size, padding 1) and LIF, layer after layer."""
     rng = np.random.default_rng(seed)
-    g = Graph({"timesteps": TIMESTEPS, "model": {"name": "spikesim-vgg9"}})
+    g = Graph(
+        {"timesteps": TIMESTEPS, "model": {"name": "spikesim-vgg9"}, "static_input": "every_step"}
+    )
     g.add("input", "input", shape=(3, 32, 32), attrs={"encoding": "static"})
     previous = "input"
     for i, (cin, cout, size_in, size_out) in enumerate(LAYERS, start=1):

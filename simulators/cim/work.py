@@ -12,7 +12,10 @@ partial-sum vector to the tile. Per output position three numbers say how much h
 
 Dense mode reads every crossbar at every position (as SpikeSim does). Event mode reads a crossbar
 only if at least one of its rows receives a spike in the window; layers with real-valued input
-(the stem, a layer after average pooling) are always dense and fed bit-serially.
+(the stem, a layer after average pooling) are always dense and fed bit-serially
+(``real_input_bits`` passes). A layer computed once per inference (the stem on a static image,
+:func:`simulators.ir.computed_once`) does its crossbar work at step 0 only
+(:func:`first_step_only`).
 """
 
 from __future__ import annotations
@@ -156,3 +159,13 @@ def layer_work(
         compute_cycles=_row_cycles(position_cycles, m),
         neuron_cycles=-(-(neuron * costs.column_blocks) // units) * config.neuron_cycles,
     )
+
+
+def first_step_only(work: LayerWork) -> LayerWork:
+    """The work of a layer computed once per inference (static input): crossbars read and
+    PE-cycles at step 0 only; its held output still enters the neuron units at every step."""
+    later = (slice(None), slice(1, None))
+    xbar, pe, compute = work.xbar.copy(), work.pe.copy(), work.compute_cycles.copy()
+    for array in (xbar, pe, compute):
+        array[later] = 0
+    return LayerWork(xbar, pe, work.neuron, compute, work.neuron_cycles)

@@ -2,8 +2,10 @@
 
 T is merged into the batch dimension (``n = batch x T`` images per kernel); nodes whose inputs
 do not change over time (the stem on a static image) run once on the batch and the LIF reads
-them at every step. ``execution="event"`` runs every weighted layer with binary-spike input
-event-driven, with the spike and synaptic-operation counts of the recorded Activity.
+them at every step, unless the graph's ``static_input`` is ``"every_step"``
+(:func:`simulators.ir.computed_once`). ``execution="event"`` runs every weighted layer with
+binary-spike input event-driven, with the spike and synaptic-operation counts of the recorded
+Activity.
 
 Two implementations (:data:`IMPLEMENTATIONS`): ``"eager"`` is plain PyTorch as the calibration
 measured it (NCHW tensors, cuDNN transposes, a separate bias add, broadcast index arithmetic,
@@ -24,7 +26,7 @@ from simulators.connectivity import fan_out
 from simulators.gpu import convolution, layers
 from simulators.gpu.config import DTYPE_BYTES, GpuSpec
 from simulators.gpu.kernels import ACCUMULATOR_BYTES, Op
-from simulators.ir import Graph, Node
+from simulators.ir import Graph, Node, computed_once
 
 EXECUTIONS = ("dense", "event")
 IMPLEMENTATIONS = ("eager", "tuned")
@@ -57,18 +59,6 @@ class Settings:
                 raise ValueError(f"{name} must be {allowed}, got {getattr(self, name)!r}")
 
 
-def static_nodes(graph: Graph) -> set[str]:
-    """Nodes whose value is the same at every step: a static input and what only it feeds."""
-    static = set()
-    for node in graph:
-        if node.op == "input":
-            if node.attrs.get("encoding", "static") == "static":
-                static.add(node.name)
-        elif node.op != "lif" and all(i in static for i in node.inputs):
-            static.add(node.name)
-    return static
-
-
 def event_counts(
     graph: Graph, node: Node, activity: Activity, images: int
 ) -> tuple[float, float, float]:
@@ -91,7 +81,7 @@ def event_counts(
 
 def lower(graph: Graph, activity: Activity | None, spec: GpuSpec, settings: Settings) -> list[Op]:
     """The ops of one batch through ``graph``, in program order."""
-    static = static_nodes(graph)
+    static = computed_once(graph)
     el = DTYPE_BYTES[settings.dtype]
     eager = settings.implementation == "eager"
     indexed = None if eager else False  # eager broadcasts pay PyTorch's index arithmetic

@@ -12,12 +12,15 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from simulators.activity import Activity
 from simulators.gpu.config import DTYPE_BYTES, GpuConfig, load_config
 from simulators.gpu.energy import board_pj, kernel_events, static_pj
 from simulators.gpu.engine import Timeline, simulate_ops
 from simulators.gpu.lowering import Settings, event_counts, lower
-from simulators.ir import Graph
+from simulators.ir import Graph, static_input_policy
+from simulators.per_image import activity_per_image
 from simulators.report import Report
 
 
@@ -50,11 +53,23 @@ def simulate(
     timeline = simulate_ops(ops, config, graph_replay=implementation == "tuned")
 
     rows = _rows(timeline, config, batch)
+    summary = _summary(graph, activity, timeline, rows, config, settings)
+    per_image = None
+    if activity is not None:
+        per_image = activity_per_image(graph, activity)
+        per_image.insert(1, "energy_pj", summary["energy_pj"])
+        per_image.insert(2, "latency_s", summary["latency_s"])
     return Report.from_rows(
         rows,
         config={**config.as_dict(), "settings": settings.__dict__},
-        summary=_summary(graph, activity, timeline, rows, config, settings),
+        summary=summary,
+        per_image=per_image if per_image is not None else pd.DataFrame(),
         notes=[
+            f"per image: every image's batch of {batch} priced alike (dense kernels do not "
+            "depend on the data; event kernels use the activity's mean statistics): energy = "
+            "batch total / batch size, latency = the batch's; SOPs and firing rate are the "
+            "image's own",
+            f"static input: {static_input_policy(graph)}",
             "events, cycles and energy are per inference: the batch's totals divided by the batch",
             "stream/elapsed rows: each layer's share of the batch's elapsed time (host launches "
             "included; events = kernels launched, busy_cycles = GPU time of its kernels), energy "

@@ -69,7 +69,8 @@ def test_killed_sweep_resumes(grid_file, tmp_path):
     out = tmp_path / "k"
     cmd = [
         sys.executable,
-        str(ROOT / "analyses" / "sweep.py"),
+        "-m",
+        "analyses.sweep",
         str(grid_file),
         "--out",
         str(out),
@@ -86,6 +87,17 @@ def test_killed_sweep_resumes(grid_file, tmp_path):
     done = len(list((out / "points").glob("*.json")))
     stats = sweep(str(grid_file), out, serial=True)
     assert stats["computed"] == 16 - done and stats["reused"] == done
+
+
+@pytest.mark.parametrize(
+    ("old", "new"), [("timesteps = 2", "timesteps = 3"), ("images = 2", "images = 3")]
+)
+def test_a_changed_grid_T_or_images_recomputes_every_point(grid_file, tmp_path, old, new):
+    out = tmp_path / "s"
+    assert sweep(str(grid_file), out, serial=True)["computed"] == 16
+    grid_file.write_text(GRID.replace(old, new))
+    again = sweep(str(grid_file), out, serial=True)
+    assert again["computed"] == 16 and again["reused"] == 0
 
 
 def test_grid_errors_name_the_key(tmp_path):

@@ -88,7 +88,7 @@ def test_a_worker_killed_mid_sweep(tmp_path):
 
         out = tmp_path / "cluster"
         run = _start(
-            [sys.executable, "analyses/sweep.py", str(grid), "--out", str(out),
+            [sys.executable, "-m", "analyses.sweep", str(grid), "--out", str(out),
              "--scheduler", address],
             tmp_path / "sweep.log",
         )  # fmt: skip

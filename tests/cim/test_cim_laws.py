@@ -125,8 +125,6 @@ def test_report_rows_and_summary(tmp_path):
     assert {"crossbar", "adc", "neuron", "noc", "leakage", "digital"} <= set(frame.component)
     per_step = frame[frame.step >= 0]
     assert sorted(per_step.step.unique()) == [0, 1, 2]
-    assert frame.area_um2.sum() * 1e-6 == pytest.approx(s["area_mm2"])
-    assert s["edp_js"] == pytest.approx(s["energy_pj"] * 1e-12 * s["latency_s"])
     assert s["leakage_energy_pj"] > 0 and s["throughput_inferences_per_s"] > 0
     assert s["crossbars"] == sum(row["crossbars"] for row in report.config["mapping"])
     digital = frame[frame.component == "digital"]

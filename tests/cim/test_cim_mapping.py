@@ -50,7 +50,7 @@ def test_kernel_split_and_im2col_counts():
         1,
     )
     stem = unrolled.layers["stem"]
-    assert not stem.binary_input and stem.passes == 1 and split.passes == 1
+    assert not stem.binary_input and stem.passes == 8 and split.passes == 1  # real_input_bits
 
 
 def test_weight_slicing_and_signs():

@@ -81,7 +81,9 @@ def test_report_has_the_common_columns_and_energy_adds_up(shared):
     assert list(report.frame.columns[: len(COLUMNS)]) == list(COLUMNS)
     s = report.summary
     assert report.total_energy_pj() == pytest.approx(s["energy_pj"])
-    assert s["energy_static_pj"] + s["energy_dynamic_pj"] == pytest.approx(s["energy_pj"])
+    # static power over the whole elapsed time (the layers' shares cover it, nothing twice)
+    static_w = load_config("h200").spec.static_w
+    assert s["energy_static_pj"] == pytest.approx(static_w * s["latency_s"] * 1e12)
     assert s["board_energy_pj"] > s["energy_static_pj"]
     elapsed = report.frame[report.frame.event == "elapsed"]
     assert elapsed.cycles.sum() == pytest.approx(s["latency_cycles"])
@@ -125,7 +127,7 @@ def test_unshared_weights_stream_from_dram(shared, unshared):
         s = simulate(g_shared, a_shared, preset, implementation="tuned").summary
         u = simulate(g_local, a_local, preset, implementation="tuned").summary
         local_bytes = g_local["conv"].weight_count * 2
-        assert u["dram_bytes"] > local_bytes > 10 * s["dram_bytes"] / 10
+        assert u["dram_bytes"] > local_bytes > 10 * s["dram_bytes"]
         assert u["dram_bytes"] > s["dram_bytes"]
         assert u["latency_s"] > s["latency_s"]
     kernels = simulate(g_local, a_local, "h200").frame
@@ -190,7 +192,6 @@ def test_laws_hold_for_any_activity(tmp_path_factory, density, batch, preset, ex
     assert (frame.events >= 0).all() and (frame.cycles >= 0).all()
     assert frame.energy_pj.sum() == pytest.approx(s["energy_pj"])
     config = load_config(preset)
-    assert s["latency_s"] * config.spec.clock_hz == pytest.approx(s["latency_cycles"])
     assert s["board_energy_pj"] * batch == pytest.approx(
         config.spec.board_w * s["latency_s"] * 1e12
     )
@@ -206,12 +207,26 @@ def test_an_ideal_unshared_kernel_still_streams_every_weight(unshared):
     assert implicit["latency_s"] > weights / (load_config("orin").spec.dram_gb_s * 1e9)
 
 
-def test_event_work_matches_the_analytic_counts(shared):
-    from simulators import analytic
+def loop_sops(spikes: np.ndarray, cout: int) -> float:
+    """SOPs of a 3×3, padding-1, stride-1 conv by explicit loops over outputs and taps:
+    every input spike inside a window reaches the window's ``cout`` outputs. Mean per sample."""
+    _, _, _, h, w = spikes.shape
+    total = 0.0
+    for y in range(h):
+        for x in range(w):
+            for i in range(3):
+                for j in range(3):
+                    iy, ix = y + i - 1, x + j - 1
+                    if 0 <= iy < h and 0 <= ix < w:
+                        total += spikes[:, :, :, iy, ix].sum() * cout
+    return total / len(spikes)
 
+
+def test_event_work_counts_every_spike_on_every_synapse(shared):
     graph, activity = shared
     event = simulate(graph, activity, "h200", execution="event", batch=2)
-    counts = analytic.count(graph, activity)
-    assert event.summary["sops"] == pytest.approx(counts.sops.sum())
+    conv_sops = loop_sops(activity.maps("lif0"), graph["conv"].shape[0])
+    fc_sops = activity.maps("flat").sum() / activity.samples * graph["fc"].shape[0]
+    assert event.summary["sops"] == pytest.approx(conv_sops + fc_sops)
     adds = event.frame.query("layer == 'conv' and event == 'alu_op'").events.sum()
-    assert adds >= counts[counts.layer == "conv"].sops.sum()
+    assert adds >= conv_sops

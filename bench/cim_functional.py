@@ -1,0 +1,123 @@
+"""Speed of the functional crossbar (``simulators.cim.functional``) against the ideal executor.
+
+    python -m bench.cim_functional [--ckpt RUN/best] [--images 10000] [--preset neurosim-rram-22nm]
+        [--data /path/to/mnist] [--resnet19-images 1]
+
+Two workloads, each timed for the ideal executor (``simulators.executor.run``, the baseline,
+measured in the same run on the same inputs) and the functional crossbar (programming and
+running apart): ``scnn`` (channel-wise Real Spike; ``--ckpt``, else the shipped checkpoint,
+else an untrained stand-in) on ``--images`` MNIST test images in batches of 500, and ResNet19
+(untrained, channel-wise, BatchNorm calibrated on 256 images) on ``--resnet19-images``
+CIFAR-10 test images. Prints a table and writes ``bench/results/cim_functional.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+from bench.common import peak_rss_mb, timed, write_result
+from simulators import executor
+from simulators.cim import functional, load_config
+
+
+def cpu_timed(fn):
+    """``(value, wall s, CPU s of this process)``: on a shared machine the CPU time is the cost."""
+    start = time.process_time()
+    value, wall_s = timed(fn)
+    return value, wall_s, time.process_time() - start
+
+
+def measure(name: str, graph, x, calibration, preset: str, batch: int) -> dict:
+    """Ideal and functional wall and CPU time on the same inputs, batch by batch."""
+    chip, program_s = timed(lambda: functional.program(graph, load_config(preset), calibration))
+    ideal_s = functional_s = ideal_cpu_s = functional_cpu_s = 0.0
+    agree = 0
+    for s in range(0, len(x), batch):
+        ideal, t_ideal, c_ideal = cpu_timed(lambda s=s: executor.run(graph, x[s : s + batch]))
+        got, t_func, c_func = cpu_timed(lambda s=s: functional.run(chip, x[s : s + batch]))
+        ideal_s, functional_s = ideal_s + t_ideal, functional_s + t_func
+        ideal_cpu_s, functional_cpu_s = ideal_cpu_s + c_ideal, functional_cpu_s + c_func
+        out = graph.output.name
+        agree += int((ideal[out].argmax(1) == got[out].argmax(1)).sum())
+    return {
+        "workload": name,
+        "preset": preset,
+        "images": len(x),
+        "ideal_s": ideal_s,
+        "program_s": program_s,
+        "functional_s": functional_s,
+        "ideal_cpu_s": ideal_cpu_s,
+        "functional_cpu_s": functional_cpu_s,
+        "functional_over_ideal": functional_s / ideal_s,
+        "functional_over_ideal_cpu": functional_cpu_s / ideal_cpu_s,
+        "functional_ms_per_image": 1e3 * functional_s / len(x),
+        "top1_agreement_with_ideal": agree / len(x),
+    }
+
+
+def scnn_inputs(ckpt: str | None, data: str | None, images: int):
+    from rshw.data import load_dataset
+    from rshw.pipeline.hardware_accuracy import normalized_arrays
+    from rshw.pipeline.prepare import prepare
+
+    train = load_dataset("mnist", data, "train")
+    test = load_dataset("mnist", data, "test")
+    prep = prepare("scnn", "channel", train, ckpt)
+    x, _ = normalized_arrays(test, images, 0)
+    calibration, _ = normalized_arrays(train, 256, 0)
+    return prep.graph, x, calibration, prep.label
+
+
+def resnet19_inputs(dataset: str, images: int):
+    from rshw.data import load_dataset
+    from rshw.pipeline.hardware_accuracy import normalized_arrays
+    from rshw.pipeline.prepare import prepare
+
+    train = load_dataset(dataset, None, "train")
+    test = load_dataset(dataset, None, "test")
+    prep = prepare("resnet19", "channel", train, say=lambda line: None)
+    x, _ = normalized_arrays(test, images, 0)
+    return prep.graph, x, x
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--ckpt", default=None, help="scnn channel-wise checkpoint")
+    p.add_argument("--data", default=None, help="MNIST folder (default: searched)")
+    p.add_argument("--images", type=int, default=10000)
+    p.add_argument("--preset", default="neurosim-rram-22nm")
+    p.add_argument("--resnet19-images", type=int, default=1)
+    p.add_argument("--resnet19-dataset", default="cifar10-sample")
+    args = p.parse_args()
+
+    graph, x, calibration, label = scnn_inputs(args.ckpt, args.data, args.images)
+    runs = [{**measure("scnn/mnist", graph, x, calibration, args.preset, 500), "network": label}]
+    graph, x, calibration = resnet19_inputs(args.resnet19_dataset, args.resnet19_images)
+    runs.append(
+        {
+            **measure("resnet19/cifar10", graph, x, calibration, args.preset, 1),
+            "network": "untrained",
+        }
+    )
+    columns = ("workload", "images", "ideal_s", "program_s", "functional_s", "ideal_cpu_s")
+    columns += ("functional_cpu_s", "functional_over_ideal", "functional_ms_per_image")
+    columns += ("top1_agreement_with_ideal",)
+    print("  ".join(f"{c:>16.16s}" for c in columns))
+    for run in runs:
+        print(
+            "  ".join(
+                f"{run[c]:>16.4g}" if isinstance(run[c], float) else f"{run[c]!s:>16.16s}"
+                for c in columns
+            )
+        )
+    threads = os.environ.get("OMP_NUM_THREADS", "unset")
+    result = {"runs": runs, "peak_rss_mb": peak_rss_mb(), "omp_num_threads": threads}
+    print(
+        f"peak RSS {result['peak_rss_mb']:.0f} MiB; wrote {write_result('cim_functional', result)}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""The summary of a simulate run: one row per hardware run, accuracy beside energy, every per-image
+metric as mean and 95 % CI half-width; and the text the command prints."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from rshw.pipeline.hardware import headline
+
+SHOWN = ("energy_uj", "latency_ms", "sops", "firing_rate")
+"""Metrics printed as ``mean ± half-width``."""
+
+
+def accuracy_columns(prep, activity) -> dict[str, Any]:
+    """The checkpoint's test accuracy (None: untrained or imported) and the folded binary
+    network's accuracy on the simulated images, with their number."""
+    return {
+        "test_acc_pct": prep.graph.meta.get("source", {}).get("test_acc"),
+        "traced_acc_pct": activity.meta.get("accuracy_on_traced_pct"),
+        "images": activity.samples,
+    }
+
+
+def summary_frame(opts, result) -> pd.DataFrame:
+    """One row per hardware run of a simulate ``result``."""
+    prep, activity = result.traced.prep, result.traced.activity
+    base = {
+        "model": Path(opts.model).stem,
+        "variant": opts.variant,
+        "weights": prep.label,
+        "static_input": prep.graph.meta.get("static_input"),
+        **accuracy_columns(prep, activity),
+    }
+    rows = []
+    for run, report in result.reports.items():
+        row = {**base, **headline(run, report)}
+        row["images"] = row["images"] or activity.samples
+        rows.append({**row, "cached": result.cached[run]})
+    return pd.DataFrame(rows)
+
+
+def plus_minus(mean: Any, half: Any) -> str:
+    """``"1.234 ± 0.05"``; ``"--"`` where the model has no such quantity; ``"1.234 ± n/a"`` where
+    no interval exists (one image, or a model without per-image numbers)."""
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "--"
+    if half is None or math.isnan(half):
+        return f"{mean:.4g} ± n/a"
+    return f"{mean:.4g} ± {half:.2g}"
+
+
+def summary_text(summary: pd.DataFrame) -> str:
+    """The printed table: metrics as mean ± 95 % CI half-width, and a footnote for anything not
+    calibrated against measurements."""
+    shown = summary[["hardware", "preset", "calibrated", "images"]].copy()
+    shown["calibrated"] = shown.calibrated.map({True: "yes", False: "NO"}).fillna("n/a")
+    for metric in SHOWN:
+        shown[metric] = [
+            plus_minus(m, h)
+            for m, h in zip(summary[metric], summary[f"{metric}_ci95"], strict=True)
+        ]
+    lines = [shown.to_string(index=False)]
+    first = summary.iloc[0]
+    test_acc = first.test_acc_pct
+    checkpoint = f"n/a ({first.weights})" if _missing(test_acc) else f"{test_acc:.2f}%"
+    lines.append(
+        f"accuracy: checkpoint test set {checkpoint}; folded binary network on the "
+        f"{first.images} simulated images {first.traced_acc_pct:.1f}%"
+    )
+    lines.append("± : 95 % confidence half-width over images (Student t); n/a: no interval")
+    if (summary.calibrated == False).any():  # noqa: E712 (None means "not a measured kind")
+        lines.append("calibrated NO: a projection, not fitted to measurements (preset or kernels)")
+    return "\n".join(lines)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))

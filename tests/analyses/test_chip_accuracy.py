@@ -1,0 +1,27 @@
+"""chip_accuracy: the ADC scaling it states and the accuracy-energy Pareto front."""
+
+import pandas as pd
+import pytest
+
+from analyses.chip_accuracy import adc_overrides, mark_pareto
+
+
+def test_adc_energy_and_area_double_per_bit_from_the_preset():
+    # neurosim-rram-22nm: 0.6806 pJ and 225.42 µm² at 5 bits
+    seven = adc_overrides("neurosim-rram-22nm", 7)
+    assert seven["adc_bits"] == 7
+    assert seven["adc_pj"] == pytest.approx(0.6806 * 4)
+    assert seven["adc_area_um2"] == pytest.approx(225.42 * 4)
+    assert adc_overrides("neurosim-rram-22nm", 3)["adc_pj"] == pytest.approx(0.6806 / 4)
+
+
+def test_pareto_front_of_energy_against_accuracy_per_hardware_kind():
+    table = pd.DataFrame(
+        {
+            "hardware": ["cim", "cim", "cim", "cim", "gpu"],
+            "energy_uj": [1.0, 2.0, 3.0, 2.5, 100.0],
+            "accuracy": [0.5, 0.9, 0.95, 0.8, 0.1],
+        }
+    )
+    # 2.5 µJ at 0.8 is beaten by 2.0 µJ at 0.9; the lone GPU point is its kind's front
+    assert list(mark_pareto(table).pareto) == [True, True, True, False, True]
