@@ -112,6 +112,12 @@ def prepare(
                 f"checkpoint {path} holds {meta['model']['name']} with "
                 f"realspike={meta['model']['realspike']}, not {model}/{variant}"
             )
+        if meta["model"]["timesteps"] != timesteps:
+            raise OptionError(
+                f"checkpoint {path} was trained with T={meta['model']['timesteps']}, not the "
+                f"T={timesteps} asked for: pass -T {meta['model']['timesteps']} (the folded "
+                "network runs at the T it was trained with)"
+            )
         source = {
             "checkpoint": str(path),
             "test_acc": meta.get("test_acc_shipped", meta.get("test_acc")),  # fp16 copy: its own
