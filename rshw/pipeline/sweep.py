@@ -123,6 +123,8 @@ def _check_sweep_types(sweep: dict[str, Any], path: Path) -> None:
         if wrong:
             shape = f"a non-empty list of {item[0].__name__}" if kind is list else kind.__name__
             raise GridError(f"{path}: [sweep] {key} must be {shape}, got {value!r}")
+        if key in ("images", "timesteps") and value < 1:
+            raise GridError(f"{path}: [sweep] {key} must be >= 1, got {value}")
 
 
 def _expand(block: dict[str, Any], where: str) -> list[dict[str, Any]]:

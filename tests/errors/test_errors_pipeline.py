@@ -70,6 +70,8 @@ def test_a_checkpoint_of_another_t_is_refused(tmp_path, cli, one_line):
     [
         (("images = 2", 'images = "2"'), "[sweep] images must be int, got '2'"),
         (("images = 2", "images = true"), "[sweep] images must be int, got True"),
+        (("images = 2", "images = 0"), "[sweep] images must be >= 1, got 0"),
+        (("timesteps = 2", "timesteps = -1"), "[sweep] timesteps must be >= 1, got -1"),
         (('models = ["scnn"]', 'models = "scnn"'), "models must be a non-empty list of str"),
         (('variants = ["channel", "element"]', "variants = []"), "variants must be a non-empty"),
     ],
