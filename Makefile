@@ -12,7 +12,10 @@ STAMP := $(VENV)/.installed
 #                   CIM_PRESET= GPU_PRESET= OUT= STATIC_INPUT=once (or every-step) CI_TARGET=0.01
 #                   IMAGES_CAP=256 HW_OPTIONS="gpu.batch=1,64 cim.duplication=4"
 #   make crosscheck MODEL=resnet19 VARIANT=channel CKPT= DATASET= DATA=
-opt = $(if $(2),$(1) $(2))
+# Values reach the shell single-quoted, so a path with spaces (CKPT="my runs/last") stays one word.
+quote = '$(subst ','\'',$(1))'
+opt = $(if $(2),$(1) $(call quote,$(2)))
+or_default = $(call quote,$(or $(1),$(2)))
 
 .PHONY: install test test-slow lint format train simulate crosscheck clean
 
@@ -40,21 +43,23 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 train: $(STAMP)
-	$(BIN)/rshw train --model $(or $(MODEL),scnn) --dataset $(or $(DATASET),cifar10-sample) \
-		--realspike $(or $(REALSPIKE),channel) --timesteps $(or $(T),4) --epochs $(or $(EPOCHS),10) \
-		--batch-size $(or $(BATCH),64) $(call opt,--data,$(DATA)) $(call opt,--out,$(OUT))
+	$(BIN)/rshw train --model $(call or_default,$(MODEL),scnn) \
+		--dataset $(call or_default,$(DATASET),cifar10-sample) \
+		--realspike $(call or_default,$(REALSPIKE),channel) --timesteps $(call or_default,$(T),4) \
+		--epochs $(call or_default,$(EPOCHS),10) --batch-size $(call or_default,$(BATCH),64) \
+		$(call opt,--data,$(DATA)) $(call opt,--out,$(OUT))
 
 simulate: $(STAMP)
-	$(BIN)/rshw simulate --model $(or $(MODEL),resnet19) $(call opt,--variant,$(VARIANT)) \
+	$(BIN)/rshw simulate --model $(call or_default,$(MODEL),resnet19) $(call opt,--variant,$(VARIANT)) \
 		$(call opt,--ckpt,$(CKPT)) $(call opt,--dataset,$(DATASET)) $(call opt,--data,$(DATA)) \
 		$(call opt,--images,$(IMAGES)) $(call opt,--hw,$(HW)) $(call opt,--timesteps,$(T)) \
 		$(call opt,--cim-preset,$(CIM_PRESET)) $(call opt,--gpu-preset,$(GPU_PRESET)) \
 		$(call opt,--static-input,$(STATIC_INPUT)) $(call opt,--ci-target,$(CI_TARGET)) \
 		$(call opt,--images-cap,$(IMAGES_CAP)) \
-		$(call opt,--out,$(OUT)) $(foreach o,$(HW_OPTIONS),--hw-option $(o))
+		$(call opt,--out,$(OUT)) $(foreach o,$(HW_OPTIONS),--hw-option $(call quote,$(o)))
 
 crosscheck: $(STAMP)
-	$(BIN)/python -m analyses.crosscheck --model $(or $(MODEL),resnet19) \
+	$(BIN)/python -m analyses.crosscheck --model $(call or_default,$(MODEL),resnet19) \
 		$(call opt,--variant,$(VARIANT)) $(call opt,--ckpt,$(CKPT)) \
 		$(call opt,--dataset,$(DATASET)) $(call opt,--data,$(DATA)) $(call opt,--out,$(OUT))
 

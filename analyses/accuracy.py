@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from analyses import options
+from rshw.errors import OptionError, run_guarded
 from rshw.reporting.tables import markdown
 from simulators.files import atomic_write_text
 
@@ -59,10 +60,10 @@ def checkpoint_paths(arguments: list[str]) -> list[Path]:
         path = Path(argument)
         stem = path / "best" if path.is_dir() else path
         if not exists(stem):
-            raise SystemExit(f"no checkpoint at {stem} (give STEM or a run folder with best.*)")
+            raise OptionError(f"no checkpoint at {stem} (give STEM or a run folder with best.*)")
         found.append(stem)
     if not found:
-        raise SystemExit("no checkpoints: give checkpoints or run folders, or train into runs/")
+        raise OptionError("no checkpoints: give checkpoints or run folders, or train into runs/")
     return found
 
 
@@ -247,4 +248,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_guarded(main))

@@ -29,6 +29,7 @@ import pandas as pd
 from matplotlib.ticker import NullFormatter
 from tqdm import tqdm
 
+from rshw.errors import run_guarded
 from rshw.pipeline.hardware import headline
 from rshw.pipeline.hardware_accuracy import normalized_arrays
 from rshw.pipeline.sweep import pareto_mask
@@ -249,4 +250,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_guarded(main))

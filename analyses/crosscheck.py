@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from analyses import options
+from rshw.errors import run_guarded
 from rshw.reporting import figures as style
 from simulators.files import atomic_write_text
 from simulators.ir import Graph
@@ -212,4 +213,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_guarded(main))

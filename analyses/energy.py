@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from analyses import energy_figures, options
+from rshw.errors import run_guarded
 from rshw.reporting.tables import markdown
 from simulators.files import atomic_write_text
 
@@ -255,4 +256,4 @@ def _default_presets(hw: str, defaults: dict[str, str]) -> list[str]:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_guarded(main))

@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from analyses import options
+from rshw.errors import run_guarded
 from rshw.reporting import figures
 from rshw.reporting.tables import markdown
 from simulators.analytic import SOP_COLUMNS, count
@@ -97,4 +98,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_guarded(main))

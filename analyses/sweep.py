@@ -24,6 +24,8 @@ import pandas as pd
 from tqdm import tqdm
 
 from analyses import options, sweep_figures
+from rshw.errors import Interrupted, run_guarded
+from rshw.pipeline import runcache
 from rshw.pipeline.sweep import Point, load_grid, run_point, save_point
 from simulators.files import atomic_write_text
 
@@ -113,9 +115,7 @@ def run_points(
     )
     with Client(scheduler or cluster) as client:
         futures = [
-            client.submit(
-                run_point, *point_task(p, k, inputs), key=f"point-{k}", pure=False
-            )
+            client.submit(run_point, *point_task(p, k, inputs), key=f"point-{k}", pure=False)
             for p, k in todo
         ]
         for future in as_completed(futures):
@@ -142,7 +142,14 @@ def sweep(
     inputs = prepare_inputs(grid, out)
     keys = [point_key(p, inputs) for p in grid.points]
     todo = [(p, k) for p, k in zip(grid.points, keys, strict=True) if force or not _done(folder, k)]
-    run_points(todo, inputs, folder, workers, scheduler, serial)
+    try:
+        run_points(todo, inputs, folder, workers, scheduler, serial)
+    except KeyboardInterrupt:
+        done = sum((folder / f"{k}.json").is_file() for k in keys)
+        raise Interrupted(
+            f"{done} of {len(keys)} points saved in {folder}; run the same command again to "
+            "compute the rest"
+        ) from None
     rows = [json.loads((folder / f"{k}.json").read_text()) for k in keys]
     table = sweep_figures.mark_pareto(pd.DataFrame(rows))
     table.to_parquet(out / "results.parquet.tmp", index=False)
@@ -164,7 +171,17 @@ def sweep(
 
 
 def _done(folder: Path, key: str) -> bool:
-    return (folder / f"{key}.json").is_file()
+    """Whether the point's row is saved; an unreadable row (a damaged disk, a hand edit) is
+    discarded, said in one line, and computed again."""
+    path = folder / f"{key}.json"
+    if not path.is_file():
+        return False
+    try:
+        json.loads(path.read_text())
+    except (ValueError, OSError) as e:
+        runcache.discard_damaged(path, e)
+        return False
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -202,4 +219,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_guarded(main))

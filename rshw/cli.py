@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import fields
 
+from rshw.errors import TRACEBACK_ENV, OptionError, run_guarded
 from rshw.training.realspike import GRANULARITIES
 
 
@@ -23,7 +24,7 @@ def _model_options(pairs: Sequence[str]) -> dict:
     options = {}
     for pair in pairs:
         if "=" not in pair:
-            raise SystemExit(f"--model-option expects KEY=VALUE, got {pair!r}")
+            raise OptionError(f"--model-option expects KEY=VALUE, got {pair!r}")
         key, value = pair.split("=", 1)
         options[key] = _parse_value(value)
     return options
@@ -138,15 +139,22 @@ def _add_eval(sub) -> None:
 def _run_eval(args) -> int:
     from rshw.data import load_dataset, make_loader
     from rshw.training.checkpoint import load_checkpoint
-    from rshw.training.train import evaluate, resolve_device
+    from rshw.training.train import check_fits, evaluate, resolve_device
 
     device = resolve_device(args.device)
     model, meta = load_checkpoint(args.checkpoint, map_location=str(device))
-    dataset = args.dataset or meta["dataset"]["name"]
+    dataset = args.dataset or (meta.get("dataset") or {}).get("name")
+    if dataset is None:
+        raise OptionError(f"{args.checkpoint}: its metadata names no dataset; pass --dataset")
     ds = load_dataset(
         dataset, args.data, "train" if args.split == "val" else args.split, model.timesteps
     )
+    check_fits(model, ds, str(args.checkpoint))
     if args.split == "val":
+        if "validation" not in meta:
+            raise OptionError(
+                f"{args.checkpoint} was trained without a validation split; use --split test"
+            )
         ds = ds.split_validation(meta["validation"]["samples"], meta["validation"]["seed"])[1]
     metrics = evaluate(model, make_loader(ds, args.batch_size, False, False), device)
     print(
@@ -371,7 +379,7 @@ def _hw_options(pairs) -> dict:
         target, _, value = pair.partition("=")
         hw, _, key = target.partition(".")
         if not (hw and key and value):
-            raise SystemExit(f"--hw-option expects HW.KEY=VALUE, got {pair!r}")
+            raise OptionError(f"--hw-option expects HW.KEY=VALUE, got {pair!r}")
         values = [_parse_value(v) for v in value.split(",")]
         options.setdefault(hw, {})[key] = values if len(values) > 1 else values[0]
     return options
@@ -484,6 +492,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rshw", description="Real Spike SNNs from training to hardware numbers"
     )
+    parser.add_argument(
+        "--traceback",
+        action="store_true",
+        help=f"show the full traceback of an error (for bug reports; or set {TRACEBACK_ENV}=1)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train(sub)
     _add_eval(sub)
@@ -509,14 +522,12 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from rshw.training.checkpoint import CheckpointError
-
+    """Run one command behind the error boundary of :mod:`rshw.errors` (exit 2 for a mistake in
+    the input, 130 for Ctrl-C, a traceback for a bug)."""
     args = build_parser().parse_args(argv)
-    try:
-        return COMMANDS[args.command](args)
-    except (CheckpointError, ValueError, FileNotFoundError) as e:
-        print(f"rshw {args.command}: error: {e}", file=sys.stderr)
-        return 2
+    if args.traceback:
+        os.environ[TRACEBACK_ENV] = "1"
+    return run_guarded(lambda: COMMANDS[args.command](args), prog=f"rshw {args.command}")
 
 
 if __name__ == "__main__":

@@ -16,11 +16,14 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from simulators.files import atomic_write_text
+from simulators.files import NPZ_READ_ERRORS, atomic_write_text
+
+if TYPE_CHECKING:
+    from simulators.ir import Graph
 
 FORMAT = "rshw-activity"
 FORMAT_VERSION = 1
@@ -28,6 +31,9 @@ FORMAT_VERSION = 1
 
 class ActivityError(ValueError):
     """An activity folder is missing, corrupted, or belongs to another graph."""
+
+
+HEADER_KEYS = ("format", "format_version", "timesteps", "samples", "edges", "chunks", "meta")
 
 
 class ActivityWriter:
@@ -136,23 +142,48 @@ class Activity:
             raise ActivityError(f"no activity at {path}: {header_file} is missing{hint}")
         try:
             header = json.loads(header_file.read_text())
-            with np.load(path / "counts.npz", allow_pickle=False) as data:
-                counts = {k: data[k] for k in data.files}
-        except (OSError, ValueError, json.JSONDecodeError) as e:
-            raise ActivityError(f"{path} is not a readable activity folder: {e}") from None
-        if header.get("format") != FORMAT or header.get("format_version") != FORMAT_VERSION:
+        except (OSError, ValueError) as e:
+            raise ActivityError(f"{header_file} is not readable JSON ({e}): trace again") from None
+        if not isinstance(header, dict) or header.get("format") != FORMAT:
+            raise ActivityError(f"{path} is not an rshw activity folder")
+        if header.get("format_version") != FORMAT_VERSION:
             raise ActivityError(
-                f"{path} is not an rshw activity folder of version {FORMAT_VERSION}"
+                f"{path} has activity format version {header.get('format_version')}; "
+                f"this version reads {FORMAT_VERSION}"
             )
+        missing = [k for k in HEADER_KEYS if k not in header]
+        if missing:
+            raise ActivityError(f"{header_file} lacks {', '.join(missing)}: trace again")
+        counts_file = path / "counts.npz"
+        try:
+            with np.load(counts_file, allow_pickle=False) as data:
+                counts = {k: data[k] for k in data.files}
+        except NPZ_READ_ERRORS as e:
+            raise ActivityError(
+                f"{counts_file} is not readable ({type(e).__name__}: {e}): the file is truncated "
+                "or corrupted; trace again"
+            ) from None
+        _check_counts(counts, header, counts_file)
         return cls(path, header, counts)
 
-    def check_graph(self, fingerprint: str) -> None:
+    def check_graph(self, graph: Graph) -> None:
+        """Refuse activity recorded on another graph, or whose edges do not fit this one."""
+        fingerprint = graph.fingerprint()
         recorded = self.meta.get("graph_fingerprint")
         if recorded != fingerprint:
             raise ActivityError(
                 f"{self.path} was recorded on another graph (fingerprint "
                 f"{recorded}, this graph {fingerprint}): trace it again"
             )
+        for edge in graph.spike_edges():
+            expected = tuple(graph[edge].shape)
+            if edge not in self.edges:
+                raise ActivityError(f"{self.path} has no spikes for edge {edge!r}: trace it again")
+            if self.edges[edge] != expected:
+                raise ActivityError(
+                    f"{self.path}: edge {edge!r} was recorded as {self.edges[edge]}, but the "
+                    f"graph's {edge!r} is {expected}: trace it again"
+                )
 
     def neurons(self, edge: str) -> int:
         return int(np.prod(self._edge(edge)))
@@ -184,8 +215,15 @@ class Activity:
         shape = self._edge(edge)
         size = int(np.prod(shape))
         for chunk in self._chunks:
-            with np.load(self.path / chunk["file"], allow_pickle=False) as data:
-                packed = data[edge]
+            file = self.path / chunk["file"]
+            try:
+                with np.load(file, allow_pickle=False) as data:
+                    packed = data[edge]
+            except NPZ_READ_ERRORS as e:
+                raise ActivityError(
+                    f"{file} is not readable ({type(e).__name__}: {e}): the file is truncated or "
+                    "corrupted; trace again"
+                ) from None
             bits = np.unpackbits(packed, axis=-1, count=size).astype(bool)
             yield bits.reshape(chunk["count"], self.timesteps, *shape)
 
@@ -197,3 +235,20 @@ class Activity:
             else np.zeros((0, self.timesteps, *self._edge(edge)), bool)
         )
         return full if samples is None else full[samples]
+
+
+def _check_counts(counts: dict[str, np.ndarray], header: dict[str, Any], where: Path) -> None:
+    """Every edge's spike counts have the shape its header promises (samples, T and the map)."""
+    steps, samples = header["timesteps"], header["samples"]
+    for edge, shape in header["edges"].items():
+        for key, expected in (
+            (f"sample/{edge}", (samples, steps)),
+            (f"position/{edge}", (steps, *shape)),
+        ):
+            if key not in counts:
+                raise ActivityError(f"{where} lacks {key!r}: trace again")
+            if counts[key].shape != tuple(expected):
+                raise ActivityError(
+                    f"{where}: {key!r} has shape {counts[key].shape}, the header says "
+                    f"{tuple(expected)}: trace again"
+                )

@@ -1,12 +1,18 @@
-"""Atomic file writes: a killed run never leaves half a file under the final name."""
+"""Atomic file writes: a killed run never leaves half a file under the final name; and what a
+damaged file raises when it is read back."""
 
 from __future__ import annotations
 
 import os
 import uuid
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+NPZ_READ_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile)
+"""What ``np.load`` of an npz, or reading one of its arrays, raises for an empty, truncated or
+overwritten file, depending on where the damage falls."""
 
 
 @contextmanager

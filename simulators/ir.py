@@ -305,13 +305,14 @@ class Graph:
             raise GraphError(
                 f"{path} is not a readable IR file ({type(e).__name__}: {e})"
             ) from None
-        if header.get("format") != FORMAT:
+        if not isinstance(header, dict) or header.get("format") != FORMAT:
             raise GraphError(f"{path} is not an rshw IR file")
         if header.get("format_version") != FORMAT_VERSION:
             raise GraphError(
                 f"{path} has IR format version {header.get('format_version')}; "
                 f"this version reads {FORMAT_VERSION}"
             )
+        _check_header(header, path)
         graph = cls(header["meta"])
         for i, spec in enumerate(header["nodes"]):
             missing = [k for k in spec["arrays"] if f"{i}/{k}" not in arrays]
@@ -326,6 +327,25 @@ class Graph:
                 {k: arrays[f"{i}/{k}"] for k in spec["arrays"]},
             )
         return graph.validate()
+
+
+HEADER_TYPES = {"meta": dict, "nodes": list}
+NODE_TYPES = {"name": str, "op": str, "inputs": list, "shape": list, "attrs": dict, "arrays": list}
+
+
+def _check_header(header: dict, path: Path) -> None:
+    """Every key :meth:`Graph.load` reads is there with its type, so a damaged or hand-written
+    header fails naming the key, not with a ``KeyError``."""
+    for key, kind in HEADER_TYPES.items():
+        if not isinstance(header.get(key), kind):
+            raise GraphError(f"{path}: the header lacks {key!r} (a {kind.__name__})")
+    for i, spec in enumerate(header["nodes"]):
+        if not isinstance(spec, dict):
+            raise GraphError(f"{path}: node {i} of the header is not an object")
+        for key, kind in NODE_TYPES.items():
+            if not isinstance(spec.get(key), kind):
+                name = spec.get("name", f"number {i}")
+                raise GraphError(f"{path}: node {name!r} lacks {key!r} (a {kind.__name__})")
 
 
 def static_input_policy(graph: Graph) -> str:

@@ -13,6 +13,7 @@ and the summary gains ``images`` and ``<metric>_mean`` / ``<metric>_ci95`` (half
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,9 +105,14 @@ class Report:
         ``NAME.per_image.csv``, atomically."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(folder / f"{name}.csv", self.frame.to_csv(index=False))
-        atomic_write_text(folder / f"{name}.per_image.csv", self.per_image.to_csv(index=False))
+        tables = {
+            f"{name}.csv": self.frame.to_csv(index=False),
+            f"{name}.per_image.csv": self.per_image.to_csv(index=False),
+        }
+        for file, text in tables.items():
+            atomic_write_text(folder / file, text)
         side = {"config": self.config, "summary": self.summary, "notes": self.notes, "units": UNITS}
+        side["sha256"] = {file: _sha256(text.encode()) for file, text in tables.items()}
         atomic_write_text(folder / f"{name}.json", json.dumps(side, indent=2, default=_jsonable))
         return folder / f"{name}.csv"
 
@@ -114,6 +120,9 @@ class Report:
     def load(cls, folder: str | Path, name: str) -> Report:
         folder = Path(folder)
         side = json.loads((folder / f"{name}.json").read_text())
+        for file, expected in side.get("sha256", {}).items():  # a cut or edited table is refused
+            if _sha256((folder / file).read_bytes()) != expected:
+                raise ValueError(f"{folder / file} does not match its checksum in {name}.json")
         per_image = folder / f"{name}.per_image.csv"
         return cls(
             pd.read_csv(folder / f"{name}.csv", keep_default_na=False),
@@ -137,3 +146,7 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return value.tolist()
     raise TypeError(f"cannot store {type(value).__name__} in a report")
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

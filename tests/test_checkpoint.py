@@ -1,3 +1,4 @@
+import hashlib
 import json
 
 import pytest
@@ -70,11 +71,11 @@ def test_corrupted_weights_are_detected(tmp_path):
     weights.write_bytes(bytes(data))
     with pytest.raises(ckpt.CheckpointError, match="SHA-256 differs"):
         ckpt.load_checkpoint(stem)
-    # without the checksum, the safetensors reader still refuses a truncated file
-    meta = json.loads(stem.with_suffix(".json").read_text())
-    meta["weights_sha256"] = None
-    stem.with_suffix(".json").write_text(json.dumps(meta))
+    # with a checksum that matches a truncated file, the safetensors reader still refuses it
     weights.write_bytes(bytes(data[:100]))
+    meta = json.loads(stem.with_suffix(".json").read_text())
+    meta["weights_sha256"] = hashlib.sha256(bytes(data[:100])).hexdigest()
+    stem.with_suffix(".json").write_text(json.dumps(meta))
     with pytest.raises(ckpt.CheckpointError, match="not a readable safetensors file"):
         ckpt.load_checkpoint(stem)
 

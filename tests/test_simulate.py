@@ -224,8 +224,8 @@ def test_a_failed_run_leaves_nothing_and_a_rerun_replaces_the_folder(tmp_path, c
     assert run(tmp_path, "--hw", "analytic,gpu") == 0
     assert (tmp_path / "run" / "report-gpu-batch1.csv").is_file()
 
-    def broken(*args):
-        raise ValueError("figure failed")
+    def broken(*args):  # a full disk while the figures are written: a one-line error, exit 2
+        raise OSError(28, "No space left on device")
 
     working = rshw.reporting.run_figures.write_run_figures
     monkeypatch.setattr(rshw.reporting.run_figures, "write_run_figures", broken)
@@ -234,7 +234,11 @@ def test_a_failed_run_leaves_nothing_and_a_rerun_replaces_the_folder(tmp_path, c
     monkeypatch.setattr(rshw.reporting.run_figures, "write_run_figures", working)
     assert run(tmp_path, "--hw", "analytic") == 0
     reports = sorted(p.name for p in (tmp_path / "run").glob("report-*"))
-    assert reports == ["report-analytic.csv", "report-analytic.json"]
+    assert reports == [
+        "report-analytic.csv",
+        "report-analytic.json",
+        "report-analytic.per_image.csv",
+    ]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 import hashlib
 import os
 import warnings
-import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
-from simulators.files import atomic_path
+from simulators.files import NPZ_READ_ERRORS, atomic_path
 
 FORMAT_VERSION = 1
 """Bump when decoding changes, so old entries are no longer found."""
@@ -45,7 +44,7 @@ def load_cached(path: Path) -> dict[str, np.ndarray] | None:
     try:
         with np.load(path, allow_pickle=False) as npz:
             return {key: npz[key] for key in npz.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+    except NPZ_READ_ERRORS:
         return None
 
 

@@ -22,6 +22,7 @@ from rshw.data.imagefolder import (
     read_tar,
 )
 from rshw.data.safe_pickle import load_numpy_pickle
+from rshw.errors import DataError
 
 CIFAR10_CLASSES = (
     "airplane",
@@ -130,9 +131,9 @@ def read_official(
         data = np.asarray(_entry(batch, b"data", path))
         labels = np.asarray(_entry(batch, layout.labels_key, path), dtype=np.int64)
         if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
-            raise ValueError(f"{path}: data must be uint8 [N, 3072], got {data.dtype} {data.shape}")
+            raise DataError(f"{path}: data must be uint8 [N, 3072], got {data.dtype} {data.shape}")
         if labels.shape != (len(data),):
-            raise ValueError(f"{path}: {len(labels)} labels for {len(data)} images")
+            raise DataError(f"{path}: {len(labels)} labels for {len(data)} images")
         xs.append(data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
         ys.append(labels)
     return np.concatenate(xs), np.concatenate(ys), classes
@@ -141,7 +142,7 @@ def read_official(
 def _official_file(folder: Path, file_name: str) -> Path:
     path = folder / file_name
     if not path.is_file():
-        raise ValueError(f"{folder} is missing {file_name} (expected the official python release)")
+        raise DataError(f"{folder} is missing {file_name} (expected the official python release)")
     return path
 
 
@@ -151,7 +152,7 @@ def _entry(container: object, key: bytes, path: Path) -> object:
         for candidate in (key, key.decode()):
             if candidate in container:
                 return container[candidate]
-    raise ValueError(f"{path}: expected a dict with key {key.decode()!r}")
+    raise DataError(f"{path}: expected a dict with key {key.decode()!r}")
 
 
 def _text(name: bytes | str) -> str:
@@ -170,7 +171,7 @@ def _cached_tar(
             entry = {"x": x, "y": y, "classes": np.array(classes)}
             cache.save_cached(cache.cache_path(name, part, key), entry)
         if split not in arrays:
-            raise ValueError(f"{archive} holds no {split}/<class>/ images")
+            raise DataError(f"{archive} holds no {split}/<class>/ images")
         return *arrays[split], classes
     return cached["x"], cached["y"], [str(c) for c in cached["classes"]]
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from rshw.errors import DataError, OptionError
+
 SPLITS = ("train", "test")
 """Splits a reader provides; "val" is carved out of "train" by
 :meth:`ArrayDataset.split_validation`."""
@@ -40,31 +42,31 @@ class ArrayDataset:
         where = f"dataset {self.name!r} ({self.split}, from {self.source})"
         ndim = 5 if self.is_events else 4
         if self.x.ndim != ndim:
-            raise ValueError(f"{where}: x must have {ndim} dims, got shape {self.x.shape}")
+            raise DataError(f"{where}: x must have {ndim} dims, got shape {self.x.shape}")
         if self.y.shape != (len(self.x),) or self.y.dtype != np.int64:
-            raise ValueError(
+            raise DataError(
                 f"{where}: y must be int64 [{len(self.x)}], got {self.y.dtype} {self.y.shape}"
             )
         if self.num_classes != len(self.classes):
-            raise ValueError(
+            raise DataError(
                 f"{where}: num_classes={self.num_classes} but {len(self.classes)} names"
             )
         if len(self.y) and not 0 <= self.y.min() <= self.y.max() < self.num_classes:
-            raise ValueError(f"{where}: labels outside 0..{self.num_classes - 1}")
+            raise DataError(f"{where}: labels outside 0..{self.num_classes - 1}")
         channels, size = (
             (self.x.shape[2], self.x.shape[3:5])
             if self.is_events
             else (self.x.shape[3], self.x.shape[1:3])
         )
         if self.in_channels != channels or tuple(self.input_size) != tuple(size):
-            raise ValueError(
+            raise DataError(
                 f"{where}: in_channels={self.in_channels}, input_size={self.input_size} "
                 f"disagree with x of shape {self.x.shape}"
             )
         if not self.is_events and (
             self.mean is None or self.std is None or not len(self.mean) == len(self.std) == channels
         ):
-            raise ValueError(f"{where}: images need mean and std with {channels} value(s) each")
+            raise DataError(f"{where}: images need mean and std with {channels} value(s) each")
 
     def __len__(self) -> int:
         return len(self.x)
@@ -73,7 +75,7 @@ class ArrayDataset:
         """``n`` samples drawn without replacement, in a seeded random order (class-sorted splits
         would otherwise give the first ``n`` of one class)."""
         if not 1 <= n <= len(self):
-            raise ValueError(
+            raise OptionError(
                 f"cannot take {n} samples from {self.name!r} ({self.split}), which has {len(self)}"
             )
         keep = np.random.default_rng(seed).permutation(len(self))[:n]
@@ -83,7 +85,7 @@ class ArrayDataset:
         """``(rest, validation)``: ``n`` seeded random samples held out of this (training) split
         to choose checkpoints by, so the test split is looked at once, on the chosen one."""
         if not 1 <= n < len(self):
-            raise ValueError(
+            raise OptionError(
                 f"a validation split of {n} samples needs 1 <= n < {len(self)} "
                 f"(the {self.split} split of {self.name!r})"
             )

@@ -6,16 +6,23 @@ images in a stable order: by class (label order), then by file name.
 
 from __future__ import annotations
 
+import bz2
+import gzip
+import lzma
+import sys
 import tarfile
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
-from io import BytesIO
+from io import BytesIO, RawIOBase
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
 from rshw.data.dataset import SPLITS
+from rshw.errors import DataError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".txz")
@@ -41,7 +48,7 @@ def decode_image(data: bytes | Path, where: str) -> np.ndarray:
         with Image.open(BytesIO(data) if isinstance(data, bytes) else data) as image:
             return np.asarray(image.convert("RGB"))
     except (UnidentifiedImageError, OSError) as err:
-        raise ValueError(f"cannot decode image {where}: {err}") from None
+        raise DataError(f"cannot decode image {where}: {err}") from None
 
 
 def stack_images(images: Sequence[np.ndarray], names: Sequence[str]) -> np.ndarray:
@@ -49,14 +56,31 @@ def stack_images(images: Sequence[np.ndarray], names: Sequence[str]) -> np.ndarr
     shape = images[0].shape
     for image, name in zip(images, names, strict=True):
         if image.shape != shape:
-            raise ValueError(f"image {name} is {image.shape}, but {names[0]} is {shape}")
+            raise DataError(f"image {name} is {image.shape}, but {names[0]} is {shape}")
     return np.stack(images)
 
 
+def is_image(path: PurePosixPath | Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES
+
+
 def folder_classes(root: Path, canonical: Sequence[str] = ()) -> list[str]:
-    """Class folder names of every split under ``root``, so train and test share labels."""
+    """Class folder names of every split under ``root``, so train and test share labels.
+
+    Hidden folders (``.ipynb_checkpoints``) are not classes. A class folder without images is an
+    error: it would silently give the model one more class than the data has.
+    """
     split_dirs = [root / split for split in SPLITS if (root / split).is_dir()]
-    return class_order((c.name for d in split_dirs for c in d.iterdir() if c.is_dir()), canonical)
+    class_dirs = [
+        c for d in split_dirs for c in sorted(d.iterdir()) if c.is_dir() and c.name[0] != "."
+    ]
+    for class_dir in class_dirs:
+        if not any(p.is_file() and is_image(p) for p in class_dir.iterdir()):
+            raise DataError(
+                f"class folder {class_dir} holds no {'/'.join(IMAGE_SUFFIXES)} images: add its "
+                "images or remove the folder (it would add a class with no data)"
+            )
+    return class_order((c.name for c in class_dirs), canonical)
 
 
 def folder_files(root: Path, split: str, classes: Sequence[str]) -> list[tuple[int, Path]]:
@@ -65,14 +89,27 @@ def folder_files(root: Path, split: str, classes: Sequence[str]) -> list[tuple[i
     if not split_dir.is_dir():
         raise FileNotFoundError(f"ImageFolder {root} has no {split}/ folder")
     files: list[tuple[int, Path]] = []
+    skipped: list[Path] = []
     for label, name in enumerate(classes):
         class_dir = split_dir / name
         if class_dir.is_dir():
-            found = (p for p in class_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-            files.extend((label, p) for p in sorted(found))
+            entries = sorted(p for p in class_dir.iterdir() if p.is_file())
+            files.extend((label, p) for p in entries if is_image(p))
+            skipped.extend(p for p in entries if not is_image(p))
     if not files:
-        raise ValueError(f"{split_dir} holds no {'/'.join(IMAGE_SUFFIXES)} images in class folders")
+        raise DataError(f"{split_dir} holds no {'/'.join(IMAGE_SUFFIXES)} images in class folders")
+    say_skipped(len(skipped), split_dir, skipped[0] if skipped else None)
     return files
+
+
+def say_skipped(count: int, where: Path, example: PurePosixPath | Path | None) -> None:
+    """One line on stderr when files that are not images were left out, so none vanish unseen."""
+    if count:
+        print(
+            f"{where}: skipped {count} file(s) that are not {'/'.join(IMAGE_SUFFIXES)} images "
+            f"(e.g. {example})",
+            file=sys.stderr,
+        )
 
 
 def read_folder(files: Sequence[tuple[int, Path]], desc: str) -> tuple[np.ndarray, np.ndarray]:
@@ -82,21 +119,69 @@ def read_folder(files: Sequence[tuple[int, Path]], desc: str) -> tuple[np.ndarra
     return x, np.array([label for label, _ in files], dtype=np.int64)
 
 
+class _CountingReader(RawIOBase):
+    """Counts the (decompressed) bytes read through it."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream, self.count = stream, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self.stream.read(len(buffer))
+        buffer[: len(data)] = data
+        self.count += len(data)
+        return len(data)
+
+
+def _open_compressed(archive: Path) -> BinaryIO:
+    name = archive.name.lower()
+    if name.endswith((".gz", ".tgz")):
+        return gzip.open(archive, "rb")
+    if name.endswith(".bz2"):
+        return bz2.open(archive, "rb")
+    if name.endswith((".xz", ".txz")):
+        return lzma.open(archive, "rb")
+    return open(archive, "rb")
+
+
 def tar_images(archive: Path) -> Iterator[tuple[str, str, str, bytes]]:
     """``(split, class, file name, bytes)`` of every image member, in archive order.
 
-    Members are matched on their last three path parts, so a leading folder is fine.
+    Members are matched on their last three path parts, so a leading folder is fine. Other
+    files inside a class folder are skipped and counted in one line on stderr. A cut archive is a
+    DataError: Python's tarfile reads one cut at a member boundary as a shorter archive, so the
+    end-of-archive blocks (two of 512 zero bytes) are checked for.
     """
-    with tarfile.open(archive, "r|*") as tar:
-        for member in tar:
-            parts = PurePosixPath(member.name).parts
-            if not member.isfile() or len(parts) < 3 or parts[-3] not in SPLITS:
-                continue
-            if PurePosixPath(parts[-1]).suffix.lower() not in IMAGE_SUFFIXES:
-                continue
-            f = tar.extractfile(member)
-            if f is not None:
-                yield parts[-3], parts[-2], parts[-1], f.read()
+    skipped: list[str] = []
+    try:
+        with _open_compressed(archive) as raw:
+            counted = _CountingReader(raw)
+            with tarfile.open(fileobj=counted, mode="r|") as tar:
+                for member in tar:
+                    parts = PurePosixPath(member.name).parts
+                    if not member.isfile() or len(parts) < 3 or parts[-3] not in SPLITS:
+                        continue
+                    if not is_image(PurePosixPath(parts[-1])):
+                        skipped.append(member.name)
+                        continue
+                    f = tar.extractfile(member)
+                    if f is not None:
+                        yield parts[-3], parts[-2], parts[-1], f.read()
+                end = tar.offset
+            while counted.read(1 << 20):  # to the end: a cut compressed stream raises here
+                pass
+    except (tarfile.TarError, EOFError, OSError, lzma.LZMAError, zlib.error) as err:
+        raise DataError(
+            f"{archive} is truncated or corrupted ({type(err).__name__}: {err}); download it again"
+        ) from None
+    if counted.count < end + 2 * tarfile.BLOCKSIZE:
+        raise DataError(
+            f"{archive} ends without the end-of-archive blocks after {end} bytes: it is truncated; "
+            "download it again"
+        )
+    say_skipped(len(skipped), archive, skipped[0] if skipped else None)
 
 
 def read_tar(
@@ -113,7 +198,7 @@ def read_tar(
         decoded[split].append((cls, name, decode_image(data, f"{archive}:{split}/{cls}/{name}")))
     classes = class_order((cls for items in decoded.values() for cls, _, _ in items), canonical)
     if not classes:
-        raise ValueError(f"{archive} holds no images under train/<class>/ or test/<class>/")
+        raise DataError(f"{archive} holds no images under train/<class>/ or test/<class>/")
     label = {name: i for i, name in enumerate(classes)}
     arrays = {}
     for split, items in decoded.items():

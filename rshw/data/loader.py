@@ -18,6 +18,7 @@ import torch
 
 from rshw.data.augment import NO_AUGMENT, POLICIES, cutout_keep_mask, random_crop, random_flip
 from rshw.data.dataset import ArrayDataset
+from rshw.errors import DataError, OptionError
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -43,15 +44,15 @@ class BatchLoader:
         cutout: int = 0,
     ) -> None:
         if len(dataset) == 0:
-            raise ValueError(f"dataset {dataset.name!r} ({dataset.split}) is empty")
+            raise DataError(f"dataset {dataset.name!r} ({dataset.split}) is empty")
         if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+            raise OptionError(f"batch_size must be at least 1, got {batch_size}")
         if not 0 <= rank < world_size:
-            raise ValueError(
+            raise OptionError(
                 f"rank must lie in 0..world_size-1, got rank={rank}, world_size={world_size}"
             )
         if seed < 0 or cutout < 0:
-            raise ValueError(f"seed and cutout must not be negative, got {seed} and {cutout}")
+            raise OptionError(f"seed and cutout must not be negative, got {seed} and {cutout}")
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
@@ -73,7 +74,7 @@ class BatchLoader:
     def set_epoch(self, epoch: int) -> None:
         """Choose the epoch whose shuffle order and augmentation the next iteration uses."""
         if epoch < 0:
-            raise ValueError(f"epoch must not be negative, got {epoch}")
+            raise OptionError(f"epoch must not be negative, got {epoch}")
         self.epoch = epoch
 
     def __len__(self) -> int:

@@ -15,6 +15,7 @@ import numpy as np
 
 from rshw.data.cifar import CIFAR10_CLASSES, SAMPLE_PATH
 from rshw.data.imagefolder import decode_image, stack_images, tar_images
+from rshw.errors import DataError
 
 PER_CLASS = 50
 
@@ -26,12 +27,12 @@ def build_sample(archive: Path, per_class: int = PER_CLASS) -> dict[str, np.ndar
         if split == "test":
             blobs[cls][name] = data
     if sorted(blobs) != sorted(CIFAR10_CLASSES):
-        raise ValueError(f"{archive}: test classes {sorted(blobs)} are not CIFAR-10's")
+        raise DataError(f"{archive}: test classes {sorted(blobs)} are not CIFAR-10's")
     images, labels, indices, names = [], [], [], []
     for label, cls in enumerate(CIFAR10_CLASSES):
         chosen = sorted(blobs[cls])[:per_class]
         if len(chosen) < per_class:
-            raise ValueError(f"{archive}: test/{cls} has {len(chosen)} images, need {per_class}")
+            raise DataError(f"{archive}: test/{cls} has {len(chosen)} images, need {per_class}")
         for name in chosen:
             images.append(decode_image(blobs[cls][name], f"{archive}:test/{cls}/{name}"))
             labels.append(label)

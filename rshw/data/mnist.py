@@ -8,6 +8,7 @@ import numpy as np
 
 from rshw.data.dataset import ArrayDataset, image_dataset
 from rshw.data.npzfile import find_file, read_arrays
+from rshw.errors import DataError
 
 FILE_NAME = "mnist.npz"
 MEAN, STD = (0.1307,), (0.3081,)
@@ -24,7 +25,7 @@ def load(source: Path, split: str) -> ArrayDataset:
     arrays = read_arrays(source, [f"x_{split}", f"y_{split}"])
     x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
     if x.dtype != np.uint8 or x.ndim != 3 or y.shape != (len(x),):
-        raise ValueError(
+        raise DataError(
             f"{source}: x_{split} must be uint8 [N, H, W] and y_{split} [N]; "
             f"got {x.dtype} {x.shape} and {y.shape}"
         )

@@ -13,6 +13,7 @@ import numpy as np
 
 from rshw.data.dataset import ArrayDataset
 from rshw.data.npzfile import find_file, read_arrays
+from rshw.errors import DataError, OptionError
 
 FILE_NAMES = ("nmnist_small.npz", "nmnist.npz")
 SENSOR_HW = (34, 34)
@@ -36,7 +37,7 @@ def load(source: Path, split: str, timesteps: int) -> ArrayDataset:
     try:
         frames = bin_events(ev["x"], ev["y"], ev["p"], ev["t_us"], ev["offsets"], timesteps)
     except ValueError as err:
-        raise ValueError(f"{source} ({split}): {err}") from None
+        raise DataError(f"{source} ({split}): {err}") from None
     return ArrayDataset(
         x=frames,
         y=ev["labels"].astype(np.int64),
@@ -68,7 +69,7 @@ def bin_events(
     N-MNIST, about 4000 events per sample) are clipped.
     """
     if timesteps < 1:
-        raise ValueError(f"timesteps must be at least 1, got {timesteps}")
+        raise OptionError(f"timesteps must be at least 1, got {timesteps}")
     height, width = sensor_hw
     offsets = np.asarray(offsets, dtype=np.int64)
     n_events = len(t_us)

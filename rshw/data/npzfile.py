@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from rshw.errors import DataError
+from simulators.files import NPZ_READ_ERRORS
 
 
 def find_file(path: Path, file_names: Sequence[str]) -> Path | None:
@@ -17,17 +19,22 @@ def find_file(path: Path, file_names: Sequence[str]) -> Path | None:
 
 
 def read_arrays(path: Path, keys: Sequence[str]) -> dict[str, np.ndarray]:
-    """The arrays ``keys`` of the npz at ``path``; ValueError names any that are missing."""
+    """The arrays ``keys`` of the npz at ``path``; DataError names any that are missing."""
     try:
         npz = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile) as err:
-        raise ValueError(f"{path} is not a readable npz file: {err}") from None
+    except NPZ_READ_ERRORS as err:
+        raise DataError(f"{path} is not a readable npz file: {err}") from None
     if not isinstance(npz, np.lib.npyio.NpzFile):
-        raise ValueError(f"{path} holds a single array, not an npz archive of named arrays")
+        raise DataError(f"{path} holds a single array, not an npz archive of named arrays")
     with npz:
         missing = [k for k in keys if k not in npz.files]
         if missing:
-            raise ValueError(
+            raise DataError(
                 f"{path} lacks key(s) {', '.join(missing)}; it has {', '.join(npz.files) or 'none'}"
             )
-        return {k: npz[k] for k in keys}
+        try:
+            return {k: npz[k] for k in keys}
+        except NPZ_READ_ERRORS as err:
+            raise DataError(
+                f"{path} is corrupted ({type(err).__name__}: {err}); copy or download it again"
+            ) from None

@@ -10,6 +10,7 @@ from pathlib import Path
 from rshw.data import cifar, mnist, nmnist
 from rshw.data.dataset import SPLITS, ArrayDataset
 from rshw.data.paths import locate
+from rshw.errors import OptionError
 
 
 @dataclass(frozen=True)
@@ -54,11 +55,11 @@ def load_dataset(
     ``$RSHW_DATA/<name>``, ``./data/<name>`` and ``<repo>/../shared/data/<name>`` are tried.
     ``timesteps`` is the number of frames events are binned into (N-MNIST only)."""
     if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; known datasets: {', '.join(list_datasets())}")
+        raise OptionError(f"unknown dataset {name!r}; known datasets: {', '.join(list_datasets())}")
     if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; choose one of: {', '.join(SPLITS)}")
+        raise OptionError(f"unknown split {split!r}; choose one of: {', '.join(SPLITS)}")
     if timesteps < 1:
-        raise ValueError(f"timesteps must be at least 1, got {timesteps}")
+        raise OptionError(f"timesteps must be at least 1, got {timesteps}")
     entry = DATASETS[name]
     if entry is None:
         return cifar.load_sample(split)

@@ -2,7 +2,8 @@
 
 The official CIFAR batches are pickles, and a pickle can call any importable function while it
 loads. :class:`NumpyOnlyUnpickler` resolves only the few names that rebuild numpy arrays, dtypes
-and scalars, and refuses every other global with ``pickle.UnpicklingError``.
+and scalars, and refuses every other global; :func:`load_numpy_pickle` turns that, and any sign of a
+truncated or corrupted file, into a :class:`DataError` naming the file.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from rshw.errors import DataError
+
 
 def _numpy_core(module: str) -> Any:
     """``numpy._core.<module>`` (numpy 2) or ``numpy.core.<module>`` (numpy 1)."""
@@ -23,10 +26,14 @@ def _numpy_core(module: str) -> Any:
         return importlib.import_module(f"numpy.core.{module}")
 
 
+class RefusedGlobal(pickle.UnpicklingError):
+    """The pickle asks for a name outside :data:`ALLOWED_GLOBALS`: it would run code."""
+
+
 def _latin1_encode(text: str, encoding: str) -> bytes:
     # Python 3 writes bytes into protocol-2 pickles as _codecs.encode(text, "latin1").
     if encoding != "latin1":
-        raise pickle.UnpicklingError(f"refusing _codecs.encode with encoding {encoding!r}")
+        raise RefusedGlobal(f"refusing _codecs.encode with encoding {encoding!r}")
     return text.encode("latin1")
 
 
@@ -50,18 +57,42 @@ class NumpyOnlyUnpickler(pickle.Unpickler):
         try:
             return ALLOWED_GLOBALS[(module, name)]
         except KeyError:
-            raise pickle.UnpicklingError(
+            raise RefusedGlobal(
                 f"refusing to load {module}.{name}: only numpy arrays and plain containers "
                 "are allowed in dataset pickles"
             ) from None
 
 
+# What a truncated or junk-filled pickle raises, depending on where the damage falls.
+CORRUPTION_ERRORS = (
+    EOFError,
+    ValueError,
+    TypeError,
+    IndexError,
+    KeyError,
+    AttributeError,
+    OverflowError,
+    MemoryError,
+)
+
+
 def load_numpy_pickle(path: Path) -> Any:
-    """Unpickle ``path`` (bytes kept as bytes, as in the Python 2 CIFAR files), numpy only."""
+    """Unpickle ``path`` (bytes kept as bytes, as in the Python 2 CIFAR files), numpy only.
+
+    Raises :class:`DataError` naming the file when it holds code or is truncated or corrupted.
+    """
     with open(path, "rb") as f:
         try:
             return NumpyOnlyUnpickler(f, encoding="bytes").load()
-        except pickle.UnpicklingError as err:
-            raise pickle.UnpicklingError(f"{path}: {err}") from None
-        except EOFError:
-            raise ValueError(f"{path}: the pickle is truncated") from None
+        except RefusedGlobal as err:
+            raise DataError(f"{path}: {err}") from None
+        except (pickle.UnpicklingError, *CORRUPTION_ERRORS) as err:
+            raise DataError(_corrupted(path, err)) from None
+
+
+def _corrupted(path: Path, err: BaseException) -> str:
+    reason = "truncated" if isinstance(err, EOFError) else f"{type(err).__name__}: {err}"
+    return (
+        f"{path} is not a readable pickle ({reason}): the file is truncated or corrupted; "
+        "download and unpack the dataset again"
+    )

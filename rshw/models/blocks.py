@@ -13,6 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from rshw.errors import OptionError
 from rshw.training.distributed import gather_from_processes, world_size
 from rshw.training.neurons import LIF
 from rshw.training.realspike import RealSpike, check_granularity
@@ -201,6 +202,21 @@ def make_stage(
     return nn.Sequential(*layers), in_hw
 
 
+def check_neuron_options(tau: object, v_th: object, detach_reset: object) -> None:
+    """Refuse, before any training, the LIF settings that folding into the IR cannot express
+    (:mod:`simulators.ir`: ``0 <= tau <= 1``, ``v_th > 0``)."""
+    number = (int, float)
+    if isinstance(tau, bool) or not isinstance(tau, number) or not 0 <= tau <= 1:
+        raise OptionError(
+            f"model option tau={tau!r}: the leak factor must be a number in [0, 1] "
+            "(tau=0.25 keeps a quarter of the potential per step)"
+        )
+    if isinstance(v_th, bool) or not isinstance(v_th, number) or v_th <= 0:
+        raise OptionError(f"model option v_th={v_th!r}: the threshold must be a number > 0")
+    if not isinstance(detach_reset, bool):
+        raise OptionError(f"model option detach_reset={detach_reset!r}: use true or false")
+
+
 class SpikingNet(nn.Module):
     """Base of every zoo model: direct encoding, a body over ``[T, B, ...]``, time-averaged logits.
 
@@ -228,7 +244,8 @@ class SpikingNet(nn.Module):
     ) -> None:
         super().__init__()
         if timesteps < 1 or num_classes < 1 or in_channels < 1:
-            raise ValueError("timesteps, num_classes and in_channels must all be >= 1")
+            raise OptionError("timesteps, num_classes and in_channels must all be >= 1")
+        check_neuron_options(tau, v_th, detach_reset)
         self.realspike = check_granularity(realspike)
         self.timesteps = timesteps
         self.num_classes = num_classes

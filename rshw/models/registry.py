@@ -11,6 +11,8 @@ from typing import Any
 
 from torch import nn
 
+from rshw.errors import OptionError
+
 COMMON_DEFAULTS: dict[str, Any] = {
     "realspike": "none",
     "timesteps": 4,
@@ -49,7 +51,7 @@ def model_defaults(name: str) -> dict[str, Any]:
 
 def _entry(name: str) -> tuple[type[nn.Module], dict[str, Any]]:
     if name not in _MODELS:
-        raise ValueError(f"unknown model {name!r}; known models: {', '.join(list_models())}")
+        raise OptionError(f"unknown model {name!r}; known models: {', '.join(list_models())}")
     return _MODELS[name]
 
 
@@ -58,7 +60,7 @@ def create_model(name: str, **kwargs: Any) -> nn.Module:
     cls, defaults = _entry(name)
     unknown = set(kwargs) - set(defaults)
     if unknown:
-        raise ValueError(
+        raise OptionError(
             f"model {name!r} got unknown option(s) {sorted(unknown)}; "
             f"it accepts {', '.join(defaults)}"
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from rshw.errors import OptionError
 from rshw.models.blocks import ConvBN, Flatten, SpikeAct, SpikingNet
 from rshw.models.registry import register_model
 
@@ -19,7 +20,7 @@ class SCNN(SpikingNet):
         super().__init__(**kw)
         rs, neuron, (h, w) = self.realspike, self.neuron, self.input_hw
         if h < 8 or w < 8:
-            raise ValueError(
+            raise OptionError(
                 f"scnn pools three times by 2 and needs inputs of at least 8×8, got {h}×{w}"
             )
         self.encoder = ConvBN(self.in_channels, 32, 3, 1, 1)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from rshw.errors import OptionError
 from rshw.models.blocks import AvgPool, ConvBN, SpikeAct, SpikingNet
 from rshw.models.registry import register_model
 
@@ -20,7 +21,7 @@ class VGG16(SpikingNet):
         super().__init__(**kw)
         rs, neuron, (h, w) = self.realspike, self.neuron, self.input_hw
         if h < 32 or w < 32:
-            raise ValueError(
+            raise OptionError(
                 f"vgg16 pools five times by 2 and needs inputs of at least 32×32, got {h}×{w}"
             )
         self.encoder = ConvBN(self.in_channels, CFG_D[0], 3, 1, 1)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rshw.errors import OptionError
 from simulators.report import Report
 
 HARDWARE = ("analytic", "cim", "gpu")
@@ -30,7 +31,7 @@ kernels) is an uncalibrated projection, and every table says so."""
 def module(hardware: str):
     """The ``simulators.<hardware>`` package (imported on first use)."""
     if hardware not in HARDWARE:
-        raise ValueError(f"unknown hardware {hardware!r}; choose from {', '.join(HARDWARE)}")
+        raise OptionError(f"unknown hardware {hardware!r}; choose from {', '.join(HARDWARE)}")
     return importlib.import_module(f"simulators.{hardware}")
 
 
@@ -49,7 +50,7 @@ def check_preset(hardware: str, preset: str) -> str:
         return preset
     names = preset_names(hardware)
     if preset not in names:
-        raise ValueError(
+        raise OptionError(
             f"unknown {hardware} preset {preset!r}; presets: {', '.join(names)} "
             "(or a path to a .toml file)"
         )
@@ -63,9 +64,9 @@ def split_options(hardware: str, settings: dict[str, Any]) -> tuple[dict, dict]:
     for name, value in options.items():
         kind, allowed, _ = declared[name]
         if not isinstance(value, kind) or isinstance(value, bool) is not (kind is bool):
-            raise ValueError(f"{hardware} option {name} must be {kind.__name__}, got {value!r}")
+            raise OptionError(f"{hardware} option {name} must be {kind.__name__}, got {value!r}")
         if allowed is not None and value not in allowed:
-            raise ValueError(f"{hardware} option {name} must be one of {list(allowed)}")
+            raise OptionError(f"{hardware} option {name} must be one of {list(allowed)}")
     return {k: v for k, v in settings.items() if k not in declared}, options
 
 
@@ -76,7 +77,7 @@ def load_config(hardware: str, preset: str, overrides: dict[str, Any] | None = N
         return module(hardware).load_config(preset, overrides or None)
     except ValueError as e:
         names = ", ".join(sorted(options_of(hardware))) or "none"
-        raise ValueError(f"{hardware}: {e}; run options of {hardware}: {names}") from None
+        raise OptionError(f"{hardware}: {e}; run options of {hardware}: {names}") from None
 
 
 @dataclass(frozen=True, eq=False)
@@ -134,14 +135,14 @@ def expand_runs(
     "gpu batch=1" and "gpu batch=64")."""
     for hw in settings:
         if hw not in hardware:
-            raise ValueError(f"settings for {hw!r}, which is not among {list(hardware)}")
+            raise OptionError(f"settings for {hw!r}, which is not among {list(hardware)}")
     runs = []
     for hw in hardware:
         module(hw)  # an unknown hardware: an error listing the known ones
         base = dict(settings.get(hw, {}))
         listed = {k: v for k, v in base.items() if isinstance(v, list)}
         if len(listed) > 1:
-            raise ValueError(f"{hw}: only one setting may take several values, got {list(listed)}")
+            raise OptionError(f"{hw}: only one setting may take several values, got {list(listed)}")
         if not listed:
             runs.append(HardwareRun(hw, presets[hw], base))
             continue

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from rshw.errors import OptionError
 from simulators.report import Report
 from simulators.stats import mean_ci95
 
@@ -69,7 +70,7 @@ def grow_images(
     doubling ``n`` until every width is at most ``target`` or ``n`` reaches ``cap``; returns the
     last ``n`` and the sentence that says which stopped it."""
     if not 2 <= start <= cap:
-        raise ValueError(f"--images auto needs 2 <= start ({start}) <= cap ({cap})")
+        raise OptionError(f"--images auto needs 2 <= start ({start}) <= cap ({cap})")
     n = start
     while True:
         widths = measure(n)

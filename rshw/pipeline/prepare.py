@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from rshw.data import ArrayDataset
+from rshw.errors import OptionError
 from rshw.models import create_model, list_models
 from rshw.pipeline.reparam import reparameterize
 from rshw.training.calibrate import calibrate_batchnorm
@@ -98,7 +99,7 @@ def prepare(
         graph = read_nir(model, dt=dt, timesteps=timesteps)
         return Prepared(graph, None, None, {"nir": str(Path(model).resolve())})
     if model not in list_models():
-        raise ValueError(
+        raise OptionError(
             f"unknown model {model!r}; known models: {', '.join(list_models())} "
             "(or a path to a .nir file)"
         )
@@ -107,9 +108,15 @@ def prepare(
     if path is not None:
         net, meta = load_checkpoint(path)
         if meta["model"]["name"] != model or meta["model"]["realspike"] != variant:
-            raise ValueError(
+            raise OptionError(
                 f"checkpoint {path} holds {meta['model']['name']} with "
                 f"realspike={meta['model']['realspike']}, not {model}/{variant}"
+            )
+        if meta["model"]["timesteps"] != timesteps:
+            raise OptionError(
+                f"checkpoint {path} was trained with T={meta['model']['timesteps']}, not the "
+                f"T={timesteps} asked for: pass -T {meta['model']['timesteps']} (the folded "
+                "network runs at the T it was trained with)"
             )
         source = {
             "checkpoint": str(path),

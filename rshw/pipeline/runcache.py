@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -130,3 +131,14 @@ def discard(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)
+
+
+def discard_damaged(path: Path, problem: Exception) -> None:
+    """Remove a damaged cache entry (a cut trace, unreadable JSON, a truncated CSV), saying so in
+    one line; the caller then computes it again."""
+    print(
+        f"discarding damaged cache entry {path} ({type(problem).__name__}: {problem}); "
+        "computing it again",
+        file=sys.stderr,
+    )
+    discard(path)

@@ -24,6 +24,7 @@ import torch
 from tqdm import tqdm
 
 from rshw.data import load_dataset, make_loader
+from rshw.errors import OptionError
 from rshw.pipeline import runcache
 from rshw.pipeline.hardware import (
     DEFAULT_PRESETS,
@@ -38,9 +39,9 @@ from rshw.pipeline.prepare import Prepared, prepare, shipped_checkpoint, untrain
 from rshw.pipeline.trace import torch_lif_activity, trace
 from rshw.training.checkpoint import git_revision, read_metadata
 from rshw.training.realspike import check_granularity
-from simulators.activity import Activity
+from simulators.activity import Activity, ActivityError
 from simulators.files import atomic_write_text
-from simulators.ir import Graph
+from simulators.ir import Graph, GraphError
 from simulators.report import Report
 
 IMPORTED = "imported"  # the variant label of a graph read from a NIR file
@@ -79,10 +80,10 @@ class SimulateOptions:
         else:
             check_granularity(self.variant)
             if self.dt is not None:
-                raise ValueError(f"--dt applies to .nir models only, not {self.model!r}")
+                raise OptionError(f"--dt applies to .nir models only, not {self.model!r}")
         self.hardware = tuple(self.hardware)
         if self.static_input not in STATIC_INPUT:
-            raise ValueError(
+            raise OptionError(
                 f"static input must be one of {', '.join(STATIC_INPUT)}, got {self.static_input!r}"
             )
         presets = {**DEFAULT_PRESETS, **self.presets}
@@ -92,11 +93,13 @@ class SimulateOptions:
         self.runs = expand_runs(self.hardware, presets, settings)
         self.presets = {hw: presets[hw] for hw in self.hardware}
         if self.images != "auto" and (not isinstance(self.images, int) or self.images < 1):
-            raise ValueError(f"images must be >= 1 or 'auto', got {self.images}")
+            raise OptionError(f"images must be >= 1 or 'auto', got {self.images}")
         if not 0 < self.ci_target < 1:
-            raise ValueError(f"ci target is a fraction of the mean in (0, 1), got {self.ci_target}")
+            raise OptionError(
+                f"ci target is a fraction of the mean in (0, 1), got {self.ci_target}"
+            )
         if self.images_cap < 2:
-            raise ValueError(f"images cap must be >= 2, got {self.images_cap}")
+            raise OptionError(f"images cap must be >= 2, got {self.images_cap}")
 
     @property
     def run_folder(self) -> Path:
@@ -170,8 +173,13 @@ def _trace_cached(prep: Prepared, test, opts: SimulateOptions, say) -> tuple[Act
     name = _trace_key(prep.graph, test, opts)
     folder = runcache.entry(name)
     if folder.is_dir() and not opts.force:
-        say(f"trace: cached ({folder})")
-        return Activity.load(folder), name
+        try:
+            activity = Activity.load(folder)
+        except ActivityError as e:
+            runcache.discard_damaged(folder, e)
+        else:
+            say(f"trace: cached ({folder})")
+            return activity, name
     if opts.force:
         runcache.discard(folder)
     with runcache.writing(folder) as tmp:
@@ -208,10 +216,24 @@ def _cached_traced(opts: SimulateOptions, test, graph_file: Path, say) -> Traced
     """The folded graph, its trace and its verification from the cache, if all three exist."""
     if opts.force or not graph_file.is_file():
         return None
-    graph = Graph.load(graph_file)
+    try:
+        graph = Graph.load(graph_file)
+    except GraphError as e:
+        runcache.discard_damaged(graph_file, e)
+        return None
     trace_key = _trace_key(graph, test, opts)
     check = runcache.entry(f"{trace_key}.verify.json")
     if not (runcache.entry(trace_key).is_dir() and check.is_file()):
+        return None
+    try:
+        activity = Activity.load(runcache.entry(trace_key))
+    except ActivityError as e:
+        runcache.discard_damaged(runcache.entry(trace_key), e)
+        return None
+    try:
+        verification = json.loads(check.read_text())
+    except ValueError as e:
+        runcache.discard_damaged(check, e)
         return None
     source = graph.meta.get("source", {})
     prep = Prepared(graph, None, source.get("trained"), source)
@@ -224,8 +246,7 @@ def _cached_traced(opts: SimulateOptions, test, graph_file: Path, say) -> Traced
             + " (cached)"
         )
     say(f"graph, trace and verification: cached ({graph_file.parent})")
-    activity = Activity.load(runcache.entry(trace_key))
-    return Traced(prep, activity, trace_key, test, json.loads(check.read_text()), {})
+    return Traced(prep, activity, trace_key, test, verification, {})
 
 
 def report_key(run: HardwareRun, trace_key: str) -> str:
@@ -242,7 +263,10 @@ def report_for(run: HardwareRun, traced: Traced, force: bool = False) -> tuple[R
     contents, the settings and the code); ``True`` beside it when it came from the cache."""
     folder = runcache.entry(report_key(run, traced.trace_key))
     if (folder / "report.json").is_file() and not force:
-        return Report.load(folder, "report"), True
+        try:
+            return Report.load(folder, "report"), True
+        except (ValueError, KeyError, OSError) as e:  # a cut CSV, unreadable JSON
+            runcache.discard_damaged(folder, e)
     report = run.simulate(traced.prep.graph, traced.activity)
     report.frame["weights"] = traced.prep.label
     if force:

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import tomllib
 
+from rshw.errors import OptionError
 from rshw.pipeline.hardware import (
     HARDWARE,
     HardwareRun,
@@ -48,25 +49,29 @@ from rshw.pipeline.hardware import (
     split_options,
 )
 from rshw.pipeline.hardware_accuracy import point_accuracy
+from simulators.cim.mapping import MappingError
+from simulators.config import ConfigError
 from simulators.files import atomic_write_text
 
 TIMING_KEYS = {"sim_wall_s", "simpy_events_per_s"}
 """Summary entries that measure the simulator's own speed, not the hardware: not results."""
-SWEEP_KEYS = {
-    "models",
-    "variants",
-    "dataset",
-    "data",
-    "images",
-    "timesteps",
-    "seed",
-    "static_input",
-    "accuracy_images",
+SWEEP_TYPES: dict[str, tuple[type, ...]] = {
+    "models": (list, str),
+    "variants": (list, str),
+    "dataset": (str,),
+    "data": (str,),
+    "images": (int,),
+    "timesteps": (int,),
+    "seed": (int,),
+    "static_input": (str,),
+    "accuracy_images": (int,),
 }
+"""[sweep] key -> its type (a list's item type second)."""
+SWEEP_KEYS = set(SWEEP_TYPES)
 HARDWARE_KEYS = {"kind", "preset", "grid", "points"}
 
 
-class GridError(ValueError):
+class GridError(OptionError):
     """A grid file is malformed; the message names the key."""
 
 
@@ -108,6 +113,20 @@ class Grid:
     points: list[Point] = field(default_factory=list)
 
 
+def _check_sweep_types(sweep: dict[str, Any], path: Path) -> None:
+    """Refuse a value of the wrong type when the grid is read, not as a crash mid-sweep."""
+    for key, value in sweep.items():
+        kind, *item = SWEEP_TYPES[key]
+        wrong = not isinstance(value, kind) or isinstance(value, bool)
+        if kind is list:
+            wrong = wrong or not value or not all(isinstance(v, item[0]) for v in value)
+        if wrong:
+            shape = f"a non-empty list of {item[0].__name__}" if kind is list else kind.__name__
+            raise GridError(f"{path}: [sweep] {key} must be {shape}, got {value!r}")
+        if key in ("images", "timesteps") and value < 1:
+            raise GridError(f"{path}: [sweep] {key} must be >= 1, got {value}")
+
+
 def _expand(block: dict[str, Any], where: str) -> list[dict[str, Any]]:
     grid, points = block.get("grid", {}), block.get("points", [])
     if not isinstance(grid, dict) or not all(isinstance(v, list) and v for v in grid.values()):
@@ -135,6 +154,7 @@ def load_grid(path: str | Path) -> Grid:
         raise GridError(
             f"{path}: unknown key(s) {sorted(unknown)} in [sweep]; allowed: {sorted(SWEEP_KEYS)}"
         )
+    _check_sweep_types(sweep, path)
     grid = Grid(**sweep)
     blocks = raw.get("hardware")
     if not isinstance(blocks, list) or not blocks:
@@ -151,7 +171,10 @@ def load_grid(path: str | Path) -> Grid:
             raise GridError(f"{where}: 'kind' must be one of {list(HARDWARE)}, got {kind!r}")
         preset = check_preset(kind, str(block.get("preset", "")))
         for overrides in _expand(block, where):
-            load_config(kind, preset, split_options(kind, overrides)[0])  # fails early, by key
+            try:  # fails early, naming the key and value
+                load_config(kind, preset, split_options(kind, overrides)[0])
+            except (OptionError, ConfigError) as e:
+                raise GridError(f"{where}: {e}") from None
             for model in grid.models:
                 for variant in grid.variants:
                     grid.points.append(
@@ -189,7 +212,7 @@ def run_point(
     run = point.run
     try:
         report = run.simulate(graph, activity)
-    except ValueError as e:
+    except MappingError as e:  # only a network that does not fit the hardware is a result
         return {**point.as_row(key), "feasible": False, "error": str(e)}
     row = {**point.as_row(key), **headline(run, report), "feasible": True, "error": ""}
     row["hardware"] = point.hardware

@@ -16,6 +16,7 @@ import torch
 from tqdm import tqdm
 
 from rshw.data import ArrayDataset, make_loader
+from rshw.errors import OptionError
 from simulators import executor
 from simulators.activity import Activity, ActivityWriter
 from simulators.ir import Graph
@@ -34,14 +35,16 @@ def trace(
     """Trace ``samples`` samples drawn at random (seeded) from ``dataset``; returns the activity
     and the time-averaged logits ``[N, K]``."""
     if not 1 <= samples <= len(dataset):
-        raise ValueError(
+        raise OptionError(
             f"samples must lie in 1..{len(dataset)} for {dataset.name!r} "
             f"({dataset.split}), got {samples}"
         )
+    if chunk < 1:
+        raise OptionError(f"chunk (samples per executor call) must be >= 1, got {chunk}")
     dataset = dataset.random_subset(samples, seed)
     expected = graph.input.shape
     if (dataset.in_channels, *dataset.input_size) != expected:
-        raise ValueError(
+        raise OptionError(
             f"graph input is {expected} but {dataset.name!r} gives "
             f"{(dataset.in_channels, *dataset.input_size)}"
         )

@@ -22,14 +22,11 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from rshw.errors import CheckpointError
 from simulators.files import atomic_path, atomic_write_bytes
 
 FORMAT = "rshw-checkpoint"
 FORMAT_VERSION = 1
-
-
-class CheckpointError(ValueError):
-    """A checkpoint is missing, corrupted, or does not match the model it is loaded into."""
 
 
 def checkpoint_stem(path: str | Path) -> Path:
@@ -141,8 +138,20 @@ def save_checkpoint(
     return stem
 
 
+PICKLE_SUFFIXES = (".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".bin", ".tar")
+"""What ``torch.save`` files are usually called: pickles, which can run code when loaded."""
+
+REQUIRED_MODEL_KEYS = ("name", "realspike", "timesteps")
+
+
 def read_metadata(path: str | Path) -> dict[str, Any]:
-    """The JSON metadata of a checkpoint, checked for format and version."""
+    """The JSON metadata of a checkpoint, checked for format, version and the keys every reader
+    needs (the one place they are checked, so no command meets a bare ``KeyError`` later)."""
+    if Path(path).suffix.lower() in PICKLE_SUFFIXES:
+        raise CheckpointError(
+            f"{path} looks like a torch.save pickle; rshw never loads pickles (they can run code). "
+            "Convert it once in a session you trust: see docs/errors.md, 'A .pt checkpoint'"
+        )
     json_path = checkpoint_stem(path).with_suffix(".json")
     if not json_path.is_file():
         raise CheckpointError(
@@ -160,13 +169,28 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
             f"{json_path} has format version {meta.get('format_version')}; this rshw reads "
             f"version {FORMAT_VERSION}"
         )
+    _check_required(meta, json_path)
     return meta
 
 
-def _load_tensors(path: Path, expected_sha: str | None) -> dict[str, torch.Tensor]:
+def _check_required(meta: dict[str, Any], json_path: Path) -> None:
+    model = meta.get("model")
+    if not isinstance(model, dict):
+        raise CheckpointError(f'{json_path} lacks the "model" object (the model name and keywords)')
+    missing = [f"model.{k}" for k in REQUIRED_MODEL_KEYS if k not in model]
+    if not isinstance(meta.get("weights_sha256"), str):
+        missing.append("weights_sha256")
+    if missing:
+        raise CheckpointError(
+            f"{json_path} lacks {', '.join(missing)}; write the metadata with save_checkpoint "
+            "(docs/errors.md, 'A .pt checkpoint')"
+        )
+
+
+def _load_tensors(path: Path, expected_sha: str) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise CheckpointError(f"{path} is missing")
-    if expected_sha is not None and _sha256(path) != expected_sha:
+    if _sha256(path) != expected_sha:
         raise CheckpointError(
             f"{path} does not match its metadata (SHA-256 differs): the file is corrupted or "
             "belongs to another checkpoint"
@@ -212,7 +236,7 @@ def load_checkpoint(
         diffs = _config_differences(model.config, config)
         if diffs:
             raise CheckpointError(f"{stem} does not match the model: " + "; ".join(diffs))
-    state = _load_tensors(stem.with_suffix(".safetensors"), meta.get("weights_sha256"))
+    state = _load_tensors(stem.with_suffix(".safetensors"), meta["weights_sha256"])
     own = model.state_dict()
     problems = [f"missing {k}" for k in own if k not in state]
     problems += [f"unexpected {k}" for k in state if k not in own]

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from rshw.errors import OptionError
+
 
 @dataclass(frozen=True)
 class Process:
@@ -40,7 +42,7 @@ def setup(device: torch.device) -> tuple[Process, torch.device]:
     rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
     if device.type == "cuda":
         if device.index not in (None, local_rank):
-            raise ValueError(
+            raise OptionError(
                 f"under torchrun each process trains on cuda:LOCAL_RANK; got --device {device} "
                 "(pass --device cuda or auto)"
             )

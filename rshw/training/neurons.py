@@ -23,6 +23,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from rshw.errors import OptionError
 from simulators.lif import TAU, V_TH, lif_step
 
 LIF_BACKENDS = ("auto", "fused", "eager")
@@ -80,7 +81,7 @@ class _SpikeFunction(torch.autograd.Function):
 def surrogate_spike(surrogate: str = "tanh") -> Callable[[torch.Tensor], torch.Tensor]:
     """The Heaviside spike ``d >= 0`` whose backward pass uses the named surrogate derivative."""
     if surrogate not in SURROGATES:
-        raise ValueError(f"unknown surrogate {surrogate!r}; choose one of {sorted(SURROGATES)}")
+        raise OptionError(f"unknown surrogate {surrogate!r}; choose one of {sorted(SURROGATES)}")
     return lambda d: _SpikeFunction.apply(d, surrogate)
 
 
@@ -130,7 +131,7 @@ def lif_backend(x_seq: torch.Tensor, backend: str | None = None) -> str:
     (default: ``$RSHW_LIF``, else ``auto``)."""
     backend = backend or os.environ.get(LIF_BACKEND_ENV) or "auto"
     if backend not in LIF_BACKENDS:
-        raise ValueError(
+        raise OptionError(
             f"unknown LIF backend {backend!r} (argument or ${LIF_BACKEND_ENV}); "
             f"choose one of {list(LIF_BACKENDS)}"
         )

@@ -16,12 +16,14 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from rshw.errors import OptionError
+
 GRANULARITIES = ("none", "layer", "channel", "element")
 
 
 def check_granularity(granularity: str) -> str:
     if granularity not in GRANULARITIES:
-        raise ValueError(
+        raise OptionError(
             f"unknown Real Spike granularity {granularity!r}; choose one of {list(GRANULARITIES)}"
         )
     return granularity

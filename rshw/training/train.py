@@ -41,6 +41,7 @@ from tqdm import tqdm
 
 from rshw.data import ArrayDataset, load_dataset, make_loader
 from rshw.data.dataset import default_validation_size
+from rshw.errors import Interrupted, OptionError
 from rshw.models import create_model
 from rshw.training import checkpoint as ckpt
 from rshw.training import distributed
@@ -86,20 +87,20 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
-            raise ValueError(
+            raise OptionError(
                 f"unknown optimizer {self.optimizer!r}; choose one of {list(OPTIMIZERS)}"
             )
         for name in ("timesteps", "epochs", "batch_size"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+                raise OptionError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.lr is None:
             self.lr = DEFAULT_LR[self.optimizer]
         if self.precision not in PRECISIONS:
-            raise ValueError(
+            raise OptionError(
                 f"unknown precision {self.precision!r}; choose one of {list(PRECISIONS)}"
             )
         if self.val_size is not None and self.val_size < 1:
-            raise ValueError(f"val_size must be >= 1, got {self.val_size}")
+            raise OptionError(f"val_size must be >= 1, got {self.val_size}")
 
     # the settings a resumed run must share with its checkpoint
     RESUME_KEYS = (
@@ -124,9 +125,32 @@ class TrainConfig:
 
 
 def resolve_device(device: str) -> torch.device:
+    """``auto`` (CUDA when present, else CPU), ``cpu``, ``cuda`` or ``cuda:N``, checked against
+    this machine now rather than failing deep inside the first step."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        resolved = torch.device(device)
+    except RuntimeError:
+        raise OptionError(
+            f"--device {device!r} is not a device; use auto, cpu, cuda or cuda:N"
+        ) from None
+    if resolved.type not in ("cpu", "cuda"):
+        raise OptionError(
+            f"--device {device!r}: rshw runs on cpu or cuda; use auto, cpu, cuda or cuda:N"
+        )
+    if resolved.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise OptionError(
+                f"--device {device!r}: this machine has no CUDA device; use --device cpu"
+            )
+        if resolved.index is not None and resolved.index >= count:
+            raise OptionError(
+                f"--device {device!r}: this machine has {count} CUDA device(s): "
+                f"cuda:0..cuda:{count - 1}"
+            )
+    return resolved
 
 
 def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -222,6 +246,28 @@ def train_step(
     return loss.detach(), logits.detach()
 
 
+def check_fits(model: nn.Module, dataset, what: str) -> None:
+    """Refuse a dataset whose images or classes differ from what ``model`` (from ``what``, e.g.
+    a checkpoint path) was built for, before any batch reaches it."""
+    config = getattr(model, "config", {})
+    want = {k: config.get(k) for k in ("in_channels", "input_size", "num_classes")}
+    have = {
+        "in_channels": dataset.in_channels,
+        "input_size": tuple(dataset.input_size),
+        "num_classes": dataset.num_classes,
+    }
+    if isinstance(want["input_size"], int):
+        want["input_size"] = (want["input_size"],) * 2
+    elif want["input_size"] is not None:
+        want["input_size"] = tuple(want["input_size"])
+    diffs = [f"{k} {have[k]} (model {want[k]})" for k in have if want[k] not in (None, have[k])]
+    if diffs:
+        raise OptionError(
+            f"{dataset.name!r} does not fit {what}: {', '.join(diffs)}; pass the dataset it was "
+            "trained on"
+        )
+
+
 @torch.no_grad()
 def evaluate(
     model: nn.Module,
@@ -310,7 +356,7 @@ def _check_resumable(cfg: TrainConfig, meta: dict[str, Any], stem: Path) -> None
 def local_batch_size(batch_size: int, world_size: int) -> int:
     """Each process's share of the global ``batch_size``."""
     if batch_size % world_size:
-        raise ValueError(
+        raise OptionError(
             f"--batch-size is the global batch and must be a multiple of the {world_size} "
             f"processes, got {batch_size}"
         )
@@ -325,8 +371,22 @@ def train(cfg: TrainConfig, restart: bool = False, quiet: bool = False) -> dict[
     process, device = distributed.setup(resolve_device(cfg.device))
     try:
         return _train(cfg, process, device, restart, quiet or not process.is_main)
+    except KeyboardInterrupt:
+        raise _interrupted(Path(cfg.out) / "last") from None
     finally:
         distributed.teardown(process)
+
+
+def _interrupted(last: Path) -> Interrupted:
+    """Ctrl-C: what ``last`` holds now, and that the same command resumes from it."""
+    if ckpt.exists(last):
+        epoch = ckpt.read_metadata(last).get("epoch")
+        return Interrupted(
+            f"interrupted after epoch {epoch}; run the same command again to resume from {last}"
+        )
+    return Interrupted(
+        "interrupted before the first epoch ended (nothing saved); run the same command again"
+    )
 
 
 def _train(
@@ -340,11 +400,12 @@ def _train(
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed shapes: pick the fastest convolutions once
     out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
 
     precision = resolve_precision(cfg.precision, device)
     full_train = load_dataset(cfg.dataset, cfg.data, "train", timesteps=cfg.timesteps)
+    # read now, though evaluated once at the end: a damaged test file fails before any epoch
+    test_set = load_dataset(cfg.dataset, cfg.data, "test", timesteps=cfg.timesteps)
     val_size = cfg.val_size or default_validation_size(len(full_train))
     train_set, val_set = full_train.split_validation(val_size, cfg.seed)
     if cfg.train_limit is not None:
@@ -361,6 +422,7 @@ def _train(
     )
     model = prepare_model(model, device, precision)
     optimizer = build_optimizer(model, cfg)
+    out.mkdir(parents=True, exist_ok=True)  # only once the data and the model are known good
     share = {"rank": process.rank, "world_size": process.world_size}
     train_loader = make_loader(
         train_set,
@@ -473,15 +535,14 @@ def _train(
                 f"acc {result['train_acc']:.2f}% | val loss {val['loss']:.4f} "
                 f"acc {val['acc']:.2f}% | {train_seconds:.0f} s"
             )
-    return {**result, **_test_best(best, model, evaluate_split, full_train, cfg, process, quiet)}
+    return {**result, **_test_best(best, model, evaluate_split, test_set, process, quiet)}
 
 
 def _test_best(
     best: Path,
     model: nn.Module,
     evaluate_split,
-    full_train: ArrayDataset,
-    cfg: TrainConfig,
+    test_set: ArrayDataset,
     process: distributed.Process,
     quiet: bool,
 ) -> dict[str, Any]:
@@ -492,7 +553,6 @@ def _test_best(
     if "test_acc" in meta:
         return {"test_acc": meta["test_acc"], "test_loss": meta["test_loss"]}
     ckpt.load_checkpoint(best, model, map_location=str(next(model.parameters()).device))
-    test_set = load_dataset(cfg.dataset, cfg.data, "test", timesteps=cfg.timesteps)
     test = evaluate_split(test_set)
     if process.is_main:
         meta.update(
@@ -534,5 +594,5 @@ def config_from_dict(values: dict[str, Any]) -> TrainConfig:
     known = {f.name for f in fields(TrainConfig)}
     unknown = set(values) - known
     if unknown:
-        raise ValueError(f"unknown training option(s) {sorted(unknown)}; known: {sorted(known)}")
+        raise OptionError(f"unknown training option(s) {sorted(unknown)}; known: {sorted(known)}")
     return TrainConfig(**values)

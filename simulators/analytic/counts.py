@@ -43,7 +43,7 @@ COUNT_COLUMNS = (
 
 def count_per_sample(graph: Graph, activity: Activity) -> dict[str, dict[str, np.ndarray]]:
     """Per node with work to do: every column of :data:`COUNT_COLUMNS` as ``[samples, T]``."""
-    activity.check_graph(graph.fingerprint())
+    activity.check_graph(graph)
     once = computed_once(graph)
     exact = sample_sops(graph, activity)
     counts = {}

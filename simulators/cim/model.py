@@ -127,7 +127,7 @@ def simulate(
     the closed-form bound and estimates they are checked against.
     """
     config, sources = resolve(config, mode=mode)
-    activity.check_graph(graph.fingerprint())
+    activity.check_graph(graph)
     samples = activity.samples if samples is None else samples
     if not 1 <= samples <= activity.samples:
         raise ActivityError(f"samples must lie in 1..{activity.samples}, got {samples}")
@@ -308,7 +308,7 @@ def estimate(
     """The closed form alone, for fast sweeps: mapping counts, area, dense energy and latency,
     and estimates from the measured firing rates (no spike maps are read, nothing simulated)."""
     config, _ = resolve(config, mode=mode)
-    activity.check_graph(graph.fingerprint())
+    activity.check_graph(graph)
     mapping = map_graph(graph, config)
     costs = {name: LayerCosts.of(m, config) for name, m in mapping.layers.items()}
     needs = dataflow.requirements(graph)

@@ -46,7 +46,7 @@ def simulate(
     :mod:`simulators.gpu.lowering`)."""
     config = load_config(config, overrides)
     if activity is not None:
-        activity.check_graph(graph.fingerprint())
+        activity.check_graph(graph)
     timesteps = activity.timesteps if activity is not None else int(graph.meta["timesteps"])
     settings = Settings(batch, timesteps, dtype, execution, implementation)
     ops = lower(graph, activity, config.spec, settings)

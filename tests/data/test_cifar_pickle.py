@@ -9,6 +9,7 @@ import pytest
 
 from rshw.data import load_dataset
 from rshw.data.cifar import CIFAR10_CLASSES
+from rshw.errors import DataError
 
 
 def _batch(rng, n, labels_key):
@@ -81,7 +82,7 @@ def test_malicious_pickle_is_refused(tmp_path):
     folder, _ = _cifar10_folder(tmp_path)
     marker = tmp_path / "pwned"
     _dump(folder / "test_batch", {b"data": _Exploit(marker), b"labels": [0]})
-    with pytest.raises(pickle.UnpicklingError, match=r"refusing to load (posix|os|nt)\.system"):
+    with pytest.raises(DataError, match=r"refusing to load (posix|os|nt)\.system"):
         load_dataset("cifar10", root=folder, split="test")
     assert not marker.exists()
 
@@ -93,5 +94,37 @@ def test_codecs_encode_only_for_latin1(tmp_path):
 
     folder, _ = _cifar10_folder(tmp_path)
     _dump(folder / "test_batch", {b"data": _Rot13(), b"labels": [0]}, protocol=2)
-    with pytest.raises(pickle.UnpicklingError, match="rot13"):
+    with pytest.raises(DataError, match="rot13"):
         load_dataset("cifar10", root=folder, split="test")
+
+
+def _damaged(tmp_path, damage):
+    folder, _ = _cifar10_folder(tmp_path)
+    batch = folder / "test_batch"
+    batch.write_bytes(damage(batch.read_bytes()))
+    return folder, batch
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.01, 0.3, 0.5, 0.9, 0.999])
+def test_truncated_batch_names_the_file(tmp_path, fraction):
+    folder, batch = _damaged(tmp_path, lambda data: data[: int(len(data) * fraction)])
+    with pytest.raises(DataError, match=rf"{batch}.*truncated or corrupted"):
+        load_dataset("cifar10", root=folder, split="test")
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_junk_bytes_name_the_file(tmp_path, seed):
+    junk = np.random.default_rng(seed).integers(0, 256, 4000, dtype=np.uint8).tobytes()
+    folder, batch = _damaged(tmp_path, lambda data: data[:40] + junk)
+    with pytest.raises(DataError, match=str(batch)):
+        load_dataset("cifar10", root=folder, split="test")
+
+
+def test_corrupted_batch_on_the_command_line(tmp_path, cli, one_line):
+    folder, batch = _damaged(tmp_path, lambda data: data[: len(data) // 2])
+    out = tmp_path / "run"
+    code, stdout, err = cli(
+        "train", "--model", "scnn", "--dataset", "cifar10", "--data", folder, "--out", out
+    )
+    assert code == 2 and stdout == "" and not out.exists()
+    one_line(err, "rshw train: error:", str(batch), "truncated or corrupted")

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from rshw.data import cifar, load_dataset
+from rshw.errors import DataError
 
 CLASSES = ["cat", "ant", "bee"]  # sorted: ant, bee, cat
 
@@ -135,3 +136,73 @@ def test_real_archive_test_split(cache, shared_data):
         reference, label = ref["x"][0], ref["y"][0]
     # official test image 0 is a cat: the first cat of the per-class order, JPEG-degraded
     assert label == 3 and np.abs(ds.x[ds.y == 3][0].astype(int) - reference).mean() < 12
+
+
+def test_empty_class_folder_is_refused(cache, image_folder, cli, one_line):
+    (image_folder / "test" / "dog").mkdir()
+    with pytest.raises(DataError, match=r"test/dog holds no .*images"):
+        load_dataset("cifar10", root=image_folder)
+    out = image_folder.parent / "run"
+    code, stdout, err = cli(
+        "train", "--model", "scnn", "--dataset", "cifar10", "--data", image_folder, "--out", out
+    )
+    assert code == 2 and stdout == "" and not out.exists()
+    one_line(err, "rshw train: error:", str(image_folder / "test" / "dog"))
+
+
+def test_hidden_folders_are_not_classes(cache, image_folder):
+    (image_folder / "train" / ".ipynb_checkpoints").mkdir()
+    _check(load_dataset("cifar10", root=image_folder))
+
+
+def test_skipped_files_are_counted_once(cache, image_folder, capsys):
+    for name in ("train/ant/notes.txt", "train/bee/.DS_Store", "train/cat/labels.csv"):
+        (image_folder / name).write_text("not an image")
+    (image_folder / "test/ant/readme.md").write_text("not an image")
+    _check(load_dataset("cifar10", root=image_folder))
+    lines = capsys.readouterr().err.splitlines()
+    assert [line for line in lines if ": skipped " in line] == [
+        f"{image_folder / 'train'}: skipped 3 file(s) that are not .jpg/.jpeg/.png images "
+        f"(e.g. {image_folder / 'train/ant/notes.txt'})"
+    ]
+
+
+def test_skipped_archive_members_are_counted(cache, tmp_path, capsys):
+    path = tmp_path / "mixed.tar"
+    with tarfile.open(path, "w") as tar:
+        for name, data in (("train/ant/0.png", _png(1)), ("train/ant/x.txt", b"no")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    load_dataset("cifar10", root=path, split="train")
+    assert f"{path}: skipped 1 file(s)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("suffix", ["tar", "tar.xz", "tar.gz"])
+@pytest.mark.parametrize("fraction", [0.0, 0.3, 0.6, 0.9])
+def test_cut_archive_is_refused(cache, tmp_path, suffix, fraction):
+    """tarfile itself reads an archive cut at a member boundary as a shorter one."""
+    whole = tmp_path / f"whole.{suffix}"
+    with tarfile.open(whole, "w:" + suffix.partition(".")[2]) as tar:
+        for name, value in _files().items():
+            data = _png(value)
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    data = whole.read_bytes()
+    cut = tmp_path / f"cut.{suffix}"
+    cut.write_bytes(data[: int(len(data) * fraction)])
+    with pytest.raises(DataError, match=rf"{cut} .*truncated"):
+        load_dataset("cifar10", root=cut)
+
+
+def test_archive_cut_at_a_member_boundary(cache, archive, tmp_path):
+    plain = tmp_path / "plain.tar"
+    with tarfile.open(archive) as source, tarfile.open(plain, "w") as tar:
+        for member in source:
+            tar.addfile(member, source.extractfile(member))
+    member = 512 + 512  # a header block, and one data block: each PNG here is under 512 bytes
+    cut = tmp_path / "boundary.tar"
+    cut.write_bytes(plain.read_bytes()[: 3 * member])
+    with pytest.raises(DataError, match="end-of-archive blocks after 3072 bytes"):
+        load_dataset("cifar10", root=cut)

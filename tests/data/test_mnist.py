@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from rshw.data import load_dataset
+from rshw.errors import DataError
 
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
@@ -54,3 +55,24 @@ def test_not_an_npz(tmp_path):
     (tmp_path / "mnist.npz").write_bytes(b"not a zip file")
     with pytest.raises(ValueError, match="not a readable npz"):
         load_dataset("mnist", root=tmp_path)
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.5, 0.99])
+def test_truncated_file_is_named(tmp_path, fraction):
+    x, y = np.zeros((2, 28, 28), np.uint8), np.zeros(2, np.uint8)
+    path = _write_mnist(tmp_path / "mnist.npz", x_train=x, y_train=y, x_test=x, y_test=y)
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * fraction)])
+    with pytest.raises(DataError, match=str(path)):
+        load_dataset("mnist", root=path)
+
+
+def test_overwritten_bytes_inside_an_array(tmp_path):
+    x = np.arange(2 * 28 * 28, dtype=np.uint32).astype(np.uint8).reshape(2, 28, 28)
+    y = np.zeros(2, np.uint8)
+    path = _write_mnist(tmp_path / "mnist.npz", x_train=x, y_train=y, x_test=x, y_test=y)
+    data = bytearray(path.read_bytes())
+    data[400:500] = bytes(100)  # inside x_train's stored bytes: the CRC no longer matches
+    path.write_bytes(bytes(data))
+    with pytest.raises(DataError, match=rf"{path} is corrupted \(BadZipFile"):
+        load_dataset("mnist", root=path)

@@ -1,0 +1,111 @@
+"""A sweep on a real Dask cluster (scheduler and two workers as separate processes on 127.0.0.1)
+survives a worker killed mid-sweep, with results equal to a serial run."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analyses.sweep import sweep
+from tests.analyses.test_sweep import GRID as SMALL_GRID
+
+ROOT = Path(__file__).resolve().parents[2]
+DASK = Path(sys.executable).with_name("dask")
+GRID = SMALL_GRID.replace(
+    "grid = {weight_bits = [4, 8, 16, 32], membrane_bits = [8, 16]}",
+    "grid = {weight_bits = [4, 6, 8, 12, 16, 32], membrane_bits = [4, 8, 12, 16, 20, 24, 28, 32]}",
+)
+POINTS = 2 * 6 * 8
+
+
+def _start(args: list[str], log: Path) -> subprocess.Popen:
+    """``args`` in its own session (so it can be killed with its children), stderr to ``log``."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    with open(log, "w") as stderr:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            args,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,
+        )
+
+
+def _wait_for(condition, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {seconds} s waiting for {what}")
+        time.sleep(0.02)
+
+
+def _table(folder: Path) -> pd.DataFrame:
+    table = pd.read_parquet(folder / "results.parquet")
+    return table.sort_values("point").reset_index(drop=True).select_dtypes("number")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not DASK.exists(), reason=f"no dask command at {DASK}")
+def test_a_worker_killed_mid_sweep(tmp_path):
+    grid = tmp_path / "grid.toml"
+    grid.write_text(GRID)
+    serial = sweep(str(grid), tmp_path / "serial", serial=True)  # also fills the trace cache
+    assert serial["points"] == POINTS
+
+    address_file = tmp_path / "scheduler.json"
+    started: list[subprocess.Popen] = []
+    try:
+        started.append(
+            _start(
+                [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                 "--scheduler-file", str(address_file)],
+                tmp_path / "scheduler.log",
+            )
+        )  # fmt: skip
+        _wait_for(address_file.exists, 60, "the scheduler")
+        address = json.loads(address_file.read_text())["address"]
+        assert address.startswith("tcp://127.0.0.1:")
+        workers = [
+            _start(
+                [str(DASK), "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
+                 "--host", "127.0.0.1", "--name", f"w{i}"],
+                tmp_path / f"worker{i}.log",
+            )
+            for i in range(2)
+        ]  # fmt: skip
+        started += workers
+        from dask.distributed import Client
+
+        with Client(address, timeout=30) as client:
+            client.wait_for_workers(2, timeout=60)
+
+        out = tmp_path / "cluster"
+        run = _start(
+            [sys.executable, "-m", "analyses.sweep", str(grid), "--out", str(out),
+             "--scheduler", address],
+            tmp_path / "sweep.log",
+        )  # fmt: skip
+        started.append(run)
+        points = out / "points"
+        _wait_for(lambda: len(list(points.glob("*.json"))) >= 2, 120, "the first points")
+        workers[0].kill()
+        done_at_kill = len(list(points.glob("*.json")))
+        assert done_at_kill < POINTS, "the sweep ended before the worker was killed"
+        assert run.wait(timeout=180) == 0, (tmp_path / "sweep.log").read_text()[-2000:]
+        assert workers[0].wait(timeout=10) == -signal.SIGKILL
+        assert workers[1].poll() is None  # the survivor computed the rest
+        manifest = json.loads((out / "manifest.json").read_text())
+        assert manifest["computed"] == POINTS
+        pd.testing.assert_frame_equal(_table(tmp_path / "serial"), _table(out))
+    finally:
+        for process in started:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
