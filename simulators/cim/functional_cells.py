@@ -116,7 +116,9 @@ def input_code(peak: float, negative: bool, bits: int) -> tuple[float, np.ndarra
     """
     top = 2 ** (bits - 1) - 1 if negative else 2**bits - 1
     if negative and top < 1:
-        raise ValueError("a signed real input needs input_bits >= 2 (sign and one magnitude bit)")
+        raise ValueError(
+            "a signed real input needs real_input_bits >= 2 (sign and one magnitude bit)"
+        )
     weights = 2.0 ** np.arange(bits)
     if negative:
         weights[-1] = -weights[-1]

@@ -38,7 +38,7 @@ def test_enough_precision_reproduces_the_ideal_network_exactly(
             "mapping": mapping,
             "pe_accumulation": accumulation,
             "crossbar_rows": rows,
-            "input_bits": 8,
+            "real_input_bits": 8,
             "adc_bits": 24,  # more than any partial sum here needs
         },
     )
@@ -214,7 +214,7 @@ def test_layers_too_large_to_program_are_refused_clearly(monkeypatch):
 
 
 def test_a_signed_real_input_needs_two_bits():
-    config = load_config("spikesim-rram-65nm")  # input_bits = 1: the stem charged as one pass
+    config = load_config("spikesim-rram-65nm", {"real_input_bits": 1})  # as SpikeSim charges it
     graph = grid_graph(load_config("spikesim-rram-65nm", {"crossbar_rows": 8}))
-    with pytest.raises(ValueError, match="input_bits >= 2"):
+    with pytest.raises(ValueError, match="real_input_bits >= 2"):
         program(graph, config, grid_images(2, signed=True))
