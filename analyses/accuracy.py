@@ -52,8 +52,9 @@ MIN_SEEDS = 3
 
 
 def checkpoint_paths(arguments: list[str]) -> list[Path]:
-    """Checkpoint stems from checkpoint or run-folder arguments (default: ``runs/*/best``)."""
-    from rshw.training.checkpoint import exists
+    """Checkpoint stems from checkpoint or run-folder arguments (default: ``runs/*/best``).
+    A ``best`` without a test accuracy belongs to a run still training: left out, with a line."""
+    from rshw.training.checkpoint import exists, read_metadata
 
     found = []
     for argument in arguments or sorted(str(p.parent) for p in Path("runs").glob("*/best.json")):
@@ -61,9 +62,14 @@ def checkpoint_paths(arguments: list[str]) -> list[Path]:
         stem = path / "best" if path.is_dir() else path
         if not exists(stem):
             raise OptionError(f"no checkpoint at {stem} (give STEM or a run folder with best.*)")
+        if "test_acc" not in read_metadata(stem):
+            print(f"leaving out {stem}: no test accuracy yet (its training has not finished)")
+            continue
         found.append(stem)
     if not found:
-        raise OptionError("no checkpoints: give checkpoints or run folders, or train into runs/")
+        raise OptionError(
+            "no finished checkpoints: give checkpoints or run folders, or train into runs/"
+        )
     return found
 
 
@@ -109,7 +115,7 @@ def inference_cost(stem: Path, images: int, data: str | None) -> dict:
         "weights_shared": sum(n.weight_count for n in weighted if n.op != "local"),
         "weights_unshared": sum(n.weight_count for n in weighted if n.op == "local"),
         "spikes_per_image": float(spikes),
-        "sops_per_image": float(counts["sops"].sum() / activity.samples),
+        "sops_per_image": float(counts["sops"].sum()),  # count() is per inference already
         "cost_images": activity.samples,
         "folded_acc_on_cost_images": accuracy,
     }

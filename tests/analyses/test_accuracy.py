@@ -2,12 +2,17 @@
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
 
 from analyses.accuracy import main, summarize
+from rshw.data import load_dataset
+from rshw.pipeline.reparam import reparameterize
+from rshw.pipeline.trace import trace
 from rshw.training.checkpoint import load_checkpoint
+from simulators.per_image import activity_per_image
 
 
 def _runs(accuracies: dict[str, list[float]]) -> pd.DataFrame:
@@ -83,7 +88,16 @@ def test_accuracy_script_on_trained_checkpoints(tmp_path, train_on_sample):
         if isinstance(m, torch.nn.Conv2d | torch.nn.Linear)
     )
     assert (runs["weights_unshared"] == 0).all() and (runs["weights_shared"] == kernels).all()
-    assert (runs["cost_images"] == 5).all() and (runs["sops_per_image"] > 0).all()
+    assert (runs["cost_images"] == 5).all()
+    # no spike drives more synapses than scnn's widest fan-out, a 3x3 kernel into 128 channels
+    assert (runs["sops_per_image"] > 0).all()
+    assert (runs["sops_per_image"] <= 9 * 128 * runs["spikes_per_image"]).all()
+    # per image, as the simulators' per-image table counts them on the same 5 images
+    graph = reparameterize(model.eval(), np.float64)
+    test = load_dataset("cifar10-sample", split="test", timesteps=2)
+    activity, _ = trace(graph, test, 5, tmp_path / "act", dtype=np.float64, progress=False)
+    per_image = activity_per_image(graph, activity)
+    assert runs.loc[0, "sops_per_image"] == pytest.approx(per_image["sops"].mean(), rel=1e-12)
     cells = pd.read_csv(out / "accuracy.csv")
     assert len(cells) == 1 and cells.loc[0, "seeds"] == 1  # the same seed twice is one seed
     assert cells.loc[0, "claim"] == "baseline" or "no claim" in cells.loc[0, "claim"]
