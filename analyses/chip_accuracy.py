@@ -30,7 +30,7 @@ from matplotlib.ticker import NullFormatter
 from tqdm import tqdm
 
 from rshw.errors import run_guarded
-from rshw.pipeline.hardware import headline
+from rshw.pipeline.hardware import HardwareRun, headline
 from rshw.pipeline.hardware_accuracy import normalized_arrays
 from rshw.pipeline.sweep import pareto_mask
 from rshw.reporting import figures
@@ -81,7 +81,7 @@ def variant_points(args, variant: str, checkpoint: str | None, say) -> list[dict
             report = cim_simulate(
                 graph, activity, load_config(args.preset, overrides), samples=args.energy_images
             )
-            cost = headline("cim", args.preset, report)
+            cost = headline(HardwareRun("cim", args.preset, overrides), report)
             for sigma in args.variation:
                 config = load_config(args.preset, {**overrides, "cell_variation_sigma": sigma})
                 chip = functional.program(graph, config, calibration, seed=args.seed)
@@ -96,7 +96,8 @@ def variant_points(args, variant: str, checkpoint: str | None, say) -> list[dict
             report = gpu_simulate(
                 graph, activity, args.gpu_preset, batch=args.gpu_batch, dtype=dtype
             )
-            cost = headline("gpu", args.gpu_preset, report)
+            run = HardwareRun("gpu", args.gpu_preset, {"batch": args.gpu_batch, "dtype": dtype})
+            cost = headline(run, report)
             emulated = precision.Precision(graph, dtype, calibration)
             result = evaluate(
                 graph,

@@ -21,7 +21,8 @@ def wilson_interval(correct: int, total: int, z: float = Z_95) -> tuple[float, f
     p = correct / total
     centre = (p + z * z / (2 * total)) / (1 + z * z / total)
     half = z * np.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
-    return float(centre - half), float(centre + half)
+    # at p = 0 or 1 one end equals p in exact arithmetic; rounding must not put p outside
+    return float(min(p, max(0.0, centre - half))), float(max(p, min(1.0, centre + half)))
 
 
 def evaluate(

@@ -218,3 +218,10 @@ def test_a_signed_real_input_needs_two_bits():
     graph = grid_graph(load_config("spikesim-rram-65nm", {"crossbar_rows": 8}))
     with pytest.raises(ValueError, match="real_input_bits >= 2"):
         program(graph, config, grid_images(2, signed=True))
+
+
+@given(st.integers(1, 10_000), st.data())
+def test_the_wilson_interval_holds_its_proportion(total, data):
+    correct = data.draw(st.integers(0, total))
+    low, high = wilson_interval(correct, total)
+    assert 0.0 <= low <= correct / total <= high <= 1.0
