@@ -243,12 +243,13 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "runs.csv", runs.to_csv(index=False))
     atomic_write_text(out / "accuracy.csv", cells.to_csv(index=False))
-    atomic_write_text(out / "accuracy.md", markdown(cells))
+    shown = cells.drop(columns="recipe")  # the recipe is in accuracy.csv and runs.csv
+    atomic_write_text(out / "accuracy.md", markdown(shown))
     atomic_write_text(
-        out / "accuracy.tex", cells.to_latex(index=False, float_format="%.4g", na_rep="--")
+        out / "accuracy.tex", shown.to_latex(index=False, float_format="%.4g", na_rep="--")
     )
     figure(cells, out / "accuracy")
-    print(cells.drop(columns="recipe").to_string(index=False))
+    print(shown.to_string(index=False))
     print(f"wrote {out}/runs.csv, accuracy.csv/.md/.tex/.pdf/.png")
     return 0
 
