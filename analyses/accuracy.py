@@ -32,22 +32,15 @@ import pandas as pd
 from analyses import options
 from rshw.errors import OptionError, run_guarded
 from rshw.reporting.tables import markdown
+from rshw.training.train import TrainConfig
 from simulators.files import atomic_write_text
 
 GRANULARITY_ORDER = ("none", "layer", "channel", "element")
-RECIPE_KEYS = (
-    "timesteps",
-    "epochs",
-    "batch_size",
-    "optimizer",
-    "lr",
-    "weight_decay",
-    "augment",
-    "cutout",
-    "train_limit",
-    "surrogate",
-    "val_size",
+RECIPE_KEYS = tuple(
+    k for k in TrainConfig.RESUME_KEYS if k not in ("model", "dataset", "realspike", "seed")
 )
+"""What makes two runs the same recipe: everything a resumed run must share but the seed (and
+the model, dataset and granularity, which are columns of their own)."""
 MIN_SEEDS = 3
 
 
