@@ -10,9 +10,10 @@ from the cycle-level model of the same config (``simulators.cim.simulate`` on ``
 traced test images; ``simulators.gpu.simulate`` at each dtype), accuracy of the functional
 crossbar (``simulators.cim.functional``) or of the dtype emulation (``simulators.gpu.precision``)
 on ``--images`` test images, with its Wilson 95 % interval and the fraction of spikes per layer
-that differ from the ideal network's. The preset's ADC energy and area are given at its own
-``adc_bits``; other resolutions scale them by ``2^(bits - preset bits)`` (Walden's figure of
-merit: energy per conversion ∝ 2^ENOB, Walden, IEEE JSAC 1999; area assumed to scale alike).
+that differ from the ideal network's. Each point only sets ``adc_bits``: the CIM config itself
+scales the preset's ADC energy and area from its ``adc_reference_bits`` by
+``2^(bits - reference)`` (``CimConfig.adc_scale``; Walden's figure of merit), so ``make simulate``
+with ``--set adc_bits=N`` charges what this table shows.
 Writes ``chip_accuracy.csv``, ``chip_accuracy.md`` and ``chip_accuracy.pdf/.png``.
 """
 
@@ -43,18 +44,10 @@ from simulators.files import atomic_write_text
 from simulators.gpu import precision
 from simulators.gpu import simulate as gpu_simulate
 
-ADC_SCALING = "ADC energy and area × 2^(bits - preset adc_bits) (Walden figure of merit)"
-
-
-def adc_overrides(preset: str, bits: int) -> dict[str, float]:
-    """The preset at another ADC resolution, its ADC energy and area scaled by Walden's FOM."""
-    base = load_config(preset)
-    factor = 2.0 ** (bits - base.adc_bits)
-    return {
-        "adc_bits": bits,
-        "adc_pj": base.adc_pj * factor,
-        "adc_area_um2": base.adc_area_um2 * factor,
-    }
+ADC_SCALING = (
+    "ADC energy and area × 2^(bits - preset adc_reference_bits) (Walden figure of merit; "
+    "CimConfig.adc_scale)"
+)
 
 
 def variant_points(args, variant: str, checkpoint: str | None, say) -> list[dict]:
@@ -77,7 +70,7 @@ def variant_points(args, variant: str, checkpoint: str | None, say) -> list[dict
     rows = []
     with tqdm(total=len(args.adc_bits) * len(args.variation) + len(args.dtypes)) as bar:
         for bits in args.adc_bits:
-            overrides = adc_overrides(args.preset, bits)
+            overrides = {"adc_bits": bits}
             report = cim_simulate(
                 graph, activity, load_config(args.preset, overrides), samples=args.energy_images
             )

@@ -35,6 +35,11 @@ CHOICES = {
 
 
 _f = unit_field
+# integer keys where 0 has a meaning, and what it means
+ZERO_ALLOWED = {
+    "chips": " (0: as many as needed)",
+    "adc_reference_bits": " (0: adc_pj and adc_area_um2 are quoted at adc_bits)",
+}
 
 
 @dataclass(frozen=True)
@@ -56,9 +61,9 @@ class CimConfig:
     # ADCs and column multiplexers
     adc_bits: int = _f("bit")
     columns_per_adc: int = _f("count")
-    adc_pj: float = _f("pJ")
+    adc_pj: float = _f("pJ")  # per conversion, at adc_reference_bits
     adc_cycles: int = _f("cycle")
-    adc_area_um2: float = _f("µm²")
+    adc_area_um2: float = _f("µm²")  # one ADC, at adc_reference_bits
     mux_pj: float = _f("pJ")
     mux_area_um2: float = _f("µm²")
     # processing element
@@ -104,6 +109,8 @@ class CimConfig:
     duplication: int = _f("count", default=1)
     real_input_bits: int = _f("bit", default=8)
     mode: str = _f("", default="event")
+    # the resolution adc_pj and adc_area_um2 are quoted at; 0: at adc_bits (see adc_scale)
+    adc_reference_bits: int = _f("bit", default=0)
     # functional crossbar (simulators.cim.functional): ADC range and device effects, off by default
     adc_full_scale: float = _f("", default=1.0)
     cell_variation_sigma: float = _f("", default=0.0)
@@ -120,11 +127,11 @@ class CimConfig:
                 allowed = CHOICES[f.name]
                 require(value in allowed, f.name, f"one of {', '.join(map(repr, allowed))}")
             elif f.type == "int":
-                minimum = 0 if f.metadata["unit"] == "cycle" or f.name == "chips" else 1
+                minimum = 0 if f.metadata["unit"] == "cycle" or f.name in ZERO_ALLOWED else 1
                 require(
                     isinstance(value, int) and not isinstance(value, bool) and value >= minimum,
                     f.name,
-                    f"an integer >= {minimum}" + (" (0: as many as needed)" * (f.name == "chips")),
+                    f"an integer >= {minimum}" + ZERO_ALLOWED.get(f.name, ""),
                 )
             else:
                 require(
@@ -185,6 +192,26 @@ class CimConfig:
     def adcs_per_unit(self) -> int:
         """ADCs of one conversion unit (a PE when sums are analog, else a crossbar)."""
         return self.crossbar_columns // self.columns_per_adc
+
+    @property
+    def adc_scale(self) -> float:
+        """ADC energy and area at ``adc_bits`` over those quoted at ``adc_reference_bits``:
+        ``2^(adc_bits - adc_reference_bits)``. A SAR ADC's energy per conversion is its Walden
+        figure of merit × 2^ENOB (Walden, IEEE JSAC 1999; Murmann's ADC survey), and its
+        capacitive DAC, most of its area, doubles with each bit; so changing ``adc_bits`` alone
+        (a sweep, ``--set adc_bits=...``) moves energy and area with it."""
+        reference = self.adc_reference_bits or self.adc_bits
+        return 2.0 ** (self.adc_bits - reference)
+
+    @property
+    def adc_conversion_pj(self) -> float:
+        """Energy of one conversion at ``adc_bits``."""
+        return self.adc_pj * self.adc_scale
+
+    @property
+    def adc_each_area_um2(self) -> float:
+        """Area of one ADC at ``adc_bits``."""
+        return self.adc_area_um2 * self.adc_scale
 
     @property
     def clock_ns(self) -> float:

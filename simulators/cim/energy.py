@@ -2,7 +2,9 @@
 
 Kept apart from the counts (:mod:`work`) and the architecture (:mod:`mapping`), as Accelergy keeps
 its energy tables apart from Timeloop's mapping: every row's energy is ``events × one constant``
-of the config, named in :data:`ACTIONS`, whose source sits in the preset.
+of the config, named in :data:`ACTIONS`, whose source sits in the preset (the ADC's energy and
+area are the preset's, scaled from its ``adc_reference_bits`` to ``adc_bits``: see
+:attr:`CimConfig.adc_scale`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from simulators.ir import Graph
 # count name → (component, event, config key of the energy per event)
 ACTIONS = {
     "crossbar_reads": ("crossbar", "read", "crossbar_read_pj"),
-    "adc_conversions": ("adc", "conversion", "adc_pj"),
+    "adc_conversions": ("adc", "conversion", "adc_conversion_pj"),
     "mux_selects": ("mux", "select", "mux_pj"),
     "subtractor_bit_ops": ("subtractor", "bit_op", "subtractor_pj_per_bit"),
     "temp_buffer_writes": ("temp_buffer", "write", "temp_buffer_pj"),
@@ -80,7 +82,7 @@ def area_rows(hardware: str, graph: Graph, mapping: ChipMapping) -> list[dict[st
     bit = c.buffer_bit_area_um2
     chip = [
         ("crossbar", pes * c.crossbars_per_pe, c.crossbar_area_um2),
-        ("adc", pes * adcs_per_pe, c.adc_area_um2),
+        ("adc", pes * adcs_per_pe, c.adc_each_area_um2),
         ("mux", pes * adcs_per_pe, c.mux_area_um2),
         ("adder", pes, c.adder_area_um2),
         ("subtractor", tiles * c.subtractors_per_tile, c.subtractor_area_um2),

@@ -1,18 +1,8 @@
-"""chip_accuracy: the ADC scaling it states and the accuracy-energy Pareto front."""
+"""chip_accuracy: the accuracy-energy Pareto front and the analysis end to end."""
 
 import pandas as pd
-import pytest
 
-from analyses.chip_accuracy import adc_overrides, mark_pareto
-
-
-def test_adc_energy_and_area_double_per_bit_from_the_preset():
-    # neurosim-rram-22nm: 0.6806 pJ and 225.42 µm² at 5 bits
-    seven = adc_overrides("neurosim-rram-22nm", 7)
-    assert seven["adc_bits"] == 7
-    assert seven["adc_pj"] == pytest.approx(0.6806 * 4)
-    assert seven["adc_area_um2"] == pytest.approx(225.42 * 4)
-    assert adc_overrides("neurosim-rram-22nm", 3)["adc_pj"] == pytest.approx(0.6806 / 4)
+from analyses.chip_accuracy import mark_pareto
 
 
 def test_pareto_front_of_energy_against_accuracy_per_hardware_kind():

@@ -5,7 +5,7 @@ import math
 import numpy as np
 from tiny_network import tiny, tiny_activity
 
-from simulators.cim import simulate
+from simulators.cim import load_config, simulate
 
 
 def test_images_differ_only_by_their_spikes(tmp_path):
@@ -25,3 +25,21 @@ def test_samples_limits_the_images(tmp_path):
     graph = tiny()
     report = simulate(graph, tiny_activity(graph, tmp_path / "a"), "spikesim-rram-65nm", samples=1)
     assert list(report.per_image.image) == [0] and math.isnan(report.summary["energy_pj_ci95"])
+
+
+def test_only_the_adcs_energy_and_area_follow_adc_bits(tmp_path):
+    graph = tiny()
+    activity = tiny_activity(graph, tmp_path / "a")
+    reports = {
+        b: simulate(graph, activity, load_config("spikesim-rram-65nm", {"adc_bits": b}))
+        for b in (4, 6)
+    }
+    tables = {
+        b: r.frame.groupby("component")[["energy_pj", "area_um2"]].sum() for b, r in reports.items()
+    }
+    four, six = tables[4], tables[6]
+    assert four.loc["adc", "energy_pj"] > 0 and four.loc["adc", "area_um2"] > 0
+    # SpikeSim's ADC is quoted at 4 bits: two more bits, 4x the energy and area of every ADC
+    np.testing.assert_allclose(six.loc["adc"], 4 * four.loc["adc"])
+    others = four.index.drop("adc")
+    np.testing.assert_allclose(six.loc[others], four.loc[others])
