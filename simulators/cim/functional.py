@@ -152,9 +152,10 @@ def _input_ranges(
         for n in graph
         if n.op in WEIGHTED_OPS and not graph.is_spiking(n.inputs[0])
     }
-    if not real:
-        return {}
-    values = executor.run(graph, calibration, timesteps, keep=set(real.values()))
+    inner = set(real.values()) - {graph.input.name}
+    values = executor.run(graph, calibration, timesteps, keep=inner) if inner else {}
+    if graph.input.name in real.values():  # the image itself: no need to run the network
+        values[graph.input.name] = np.asarray(calibration)
     return {
         name: (float(np.abs(values[src]).max()), bool(values[src].min() < 0))
         for name, src in real.items()

@@ -52,19 +52,22 @@ def quantize_weights(weight: np.ndarray, config: CimConfig) -> tuple[np.ndarray,
         top, code = 2**bits - 1, WeightCode(0.0, 0, (1, -1))
     peak = float(np.abs(weight).max())
     scale = peak / top if peak > 0 else 1.0
-    levels = np.clip(np.rint(weight / scale), -top, top).astype(np.int64)
+    kind = np.int32 if bits < 31 else np.int64  # half the bytes to move for large layers
+    levels = np.clip(np.rint(weight / scale), -top, top).astype(kind)
     return levels, WeightCode(scale, code.offset, code.signs)
 
 
 def cell_digits(levels: np.ndarray, code: WeightCode, config: CimConfig) -> np.ndarray:
     """Stored digits ``[..., signs·slices, O]`` from levels ``[..., O]``: column sets by sign,
     then slices least significant first."""
-    mask, digits = 2**config.bits_per_cell - 1, []
-    for sign in code.signs:
+    mask = 2**config.bits_per_cell - 1
+    kind = np.uint8 if config.bits_per_cell <= 8 else levels.dtype
+    digits = np.empty((*levels.shape[:-1], len(code.signs) * config.slices, levels.shape[-1]), kind)
+    for i, sign in enumerate(code.signs):
         stored = levels + code.offset if code.offset else np.maximum(sign * levels, 0)
         for k in range(config.slices):
-            digits.append((stored >> (k * config.bits_per_cell)) & mask)
-    return np.stack(digits, axis=-2)
+            digits[..., i * config.slices + k, :] = (stored >> (k * config.bits_per_cell)) & mask
+    return digits
 
 
 def column_weights(code: WeightCode, config: CimConfig) -> np.ndarray:
