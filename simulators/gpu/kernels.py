@@ -168,6 +168,19 @@ def elementwise(
     )
 
 
+def concat(name: str, parts: list[tuple[str, float]], element_bytes: float, dst: str) -> Kernel:
+    """ATen's ``cat``/``stack`` (its batched array copy): every part ``(tensor, elements)`` is
+    read once, coalesced, into its slice of the output; no broadcast index arithmetic."""
+    elements = sum(n for _, n in parts)
+    return Kernel(
+        name=name,
+        ctas=max(1, math.ceil(elements / (ELEMENTWISE_THREADS * ELEMENTS_PER_THREAD))),
+        threads=ELEMENTWISE_THREADS,
+        reads=tuple(Read(t, n * element_bytes, n * element_bytes) for t, n in parts),
+        writes=(Write(dst, elements * element_bytes, elements * element_bytes),),
+    )
+
+
 def transpose(name: str, elements: float, element_bytes: float, src: str, dst: str) -> Kernel:
     """A layout change (NCHW <-> NHWC) tiled through shared memory: coalesced on both sides."""
     size = elements * element_bytes

@@ -19,6 +19,7 @@ from simulators.gpu.kernels import (
     Read,
     Write,
     compact,
+    concat,
     elementwise,
     gather_copy,
     gemm,
@@ -223,12 +224,7 @@ def lif_loop(
             op("ge", [(f"{layer}:u{t}", el)], (f"{layer}:fired", 1)),
             op("to", [(f"{layer}:fired", 1)], (f"{layer}:o{t}", el)),
         ]
-    stack = elementwise(
-        "stack",
-        steps * elements,
-        [(f"{layer}:o{t}", el, elements) for t in range(steps)],
-        (dst, el),
-    )
+    stack = concat("stack", [(f"{layer}:o{t}", elements) for t in range(steps)], el, dst)
     return [*ops, Op(layer, "lif", "stack", "op", (stack,))]
 
 

@@ -46,10 +46,12 @@ def test_unshared_over_shared_ratio_within_25_percent(predicted):
     assert (ratios.predicted > 10).all()  # the unshared layer is an order of magnitude slower
 
 
-def test_lif_loop_training_form_and_linears_within_30_percent(predicted):
+def test_lif_loop_training_form_and_linears_within_15_percent(predicted):
+    """Every timing of the file, not only the convolutions: the LIF loop was 15.5% slow while
+    its final ``stack`` was charged T reads of the whole output (now within 9%)."""
     rest = predicted[predicted.quantity.isin(["lif_T4_ms", "elementwise_train_form_ms", "ms"])]
     assert len(rest) == 18
-    assert rest.error.abs().max() < 0.30
+    assert rest.error.abs().max() < 0.15
 
 
 def test_ceilings_are_predicted(predicted):
