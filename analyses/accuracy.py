@@ -11,9 +11,14 @@ unshared), spikes per image and exact synaptic operations (SOPs) per image.
 
 Checkpoints trained with the same recipe (model, dataset, T, epochs, batch, optimizer, lr, ...)
 but different seeds form a cell: mean ± sample standard deviation of test accuracy over seeds.
-A granularity "beats vanilla" only when both cells have at least 3 seeds and its mean minus one
-standard deviation lies above vanilla's mean plus one standard deviation ("below" mirrors it);
-otherwise the gap is "within seed spread" or, with fewer than 3 seeds, "no claim (n < 3)".
+Each cell is compared with vanilla (``none``) by Welch's t-test on the per-seed test accuracies:
+``t = Δmean / sqrt(s1²/n1 + s2²/n2)``, two-sided ``p_vs_none`` from Student's t with the
+conservative ``min(n1, n2) - 1`` degrees of freedom (never more than Welch-Satterthwaite's, so
+``p`` is never understated; exact for integer dof, :mod:`simulators.stats`). A granularity "beats
+vanilla" only when both cells have at least 3 seeds and ``p < 0.05`` with a higher mean ("below
+vanilla" mirrors it); otherwise the gap is "within seed spread" or, with fewer than 3 seeds,
+"no claim (n < 3)". The test set is the same for every cell, so ``p`` covers the seed-to-seed
+spread of training, not the sampling error of a finite test set.
 
 Writes ``runs.csv`` (one row per checkpoint), ``accuracy.csv``/``.md``/``.tex`` (one row per
 cell) and ``accuracy.pdf``/``.png`` (test accuracy per granularity, error bars = one std).
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import math
 import sys
 from pathlib import Path
 
@@ -34,6 +40,7 @@ from rshw.errors import OptionError, run_guarded
 from rshw.reporting.tables import markdown
 from rshw.training.train import TrainConfig
 from simulators.files import atomic_write_text
+from simulators.stats import t_central_probability
 
 GRANULARITY_ORDER = ("none", "layer", "channel", "element")
 RECIPE_KEYS = tuple(
@@ -42,6 +49,7 @@ RECIPE_KEYS = tuple(
 """What makes two runs the same recipe: everything a resumed run must share but the seed (and
 the model, dataset and granularity, which are columns of their own)."""
 MIN_SEEDS = 3
+ALPHA = 0.05
 
 
 def checkpoint_paths(arguments: list[str]) -> list[Path]:
@@ -151,16 +159,27 @@ def evaluate_test(stem: Path, data: str | None) -> float:
     return evaluate(model, make_loader(test, 256, False, False), device, quiet=True)["acc"]
 
 
-def verdict(cell: pd.Series, vanilla: pd.Series | None) -> str:
+def welch_p(cell: pd.Series, vanilla: pd.Series) -> float:
+    """Two-sided p of Welch's t between two cells, with ``min(n) - 1`` degrees of freedom
+    (module docstring); NaN with fewer than 2 seeds in either cell."""
+    n1, n2 = int(cell["seeds"]), int(vanilla["seeds"])
+    if min(n1, n2) < 2:
+        return float("nan")
+    diff = cell["test_mean"] - vanilla["test_mean"]
+    se = math.sqrt(cell["test_std"] ** 2 / n1 + vanilla["test_std"] ** 2 / n2)
+    if se == 0:
+        return 1.0 if diff == 0 else 0.0
+    return 1.0 - t_central_probability(abs(diff) / se, min(n1, n2) - 1)
+
+
+def verdict(cell: pd.Series, vanilla: pd.Series | None, p: float) -> str:
     """The claim a cell may make against vanilla (module docstring)."""
     if cell["variant"] == "none":
         return "baseline"
     if vanilla is None or cell["seeds"] < MIN_SEEDS or vanilla["seeds"] < MIN_SEEDS:
         return f"no claim (n < {MIN_SEEDS})"
-    if cell["test_mean"] - cell["test_std"] > vanilla["test_mean"] + vanilla["test_std"]:
-        return "beats vanilla"
-    if cell["test_mean"] + cell["test_std"] < vanilla["test_mean"] - vanilla["test_std"]:
-        return "below vanilla"
+    if p < ALPHA:
+        return "beats vanilla" if cell["test_mean"] > vanilla["test_mean"] else "below vanilla"
     return "within seed spread"
 
 
@@ -186,13 +205,16 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     cells["variant"] = pd.Categorical(cells["variant"], GRANULARITY_ORDER, ordered=True)
     cells = cells.sort_values(["model", "dataset", "recipe", "variant"]).reset_index(drop=True)
     cells["variant"] = cells["variant"].astype(str)
-    deltas, verdicts = [], []
+    deltas, ps, verdicts = [], [], []
     for _, cell in cells.iterrows():
         same = cells[(cells[keys[:3]] == cell[keys[:3]]).all(axis=1) & (cells["variant"] == "none")]
         vanilla = same.iloc[0] if len(same) else None
+        p = np.nan if vanilla is None or cell["variant"] == "none" else welch_p(cell, vanilla)
         deltas.append(np.nan if vanilla is None else cell["test_mean"] - vanilla["test_mean"])
-        verdicts.append(verdict(cell, vanilla))
+        ps.append(p)
+        verdicts.append(verdict(cell, vanilla, p))
     cells.insert(cells.columns.get_loc("val_mean") + 1, "delta_vs_none", deltas)
+    cells.insert(cells.columns.get_loc("delta_vs_none") + 1, "p_vs_none", ps)
     cells["claim"] = verdicts
     return cells
 

@@ -39,7 +39,7 @@ def test_cells_average_over_seeds_and_claim_only_with_three_seeds():
             {
                 "element": [99.0, 99.2],  # two seeds: no claim
                 "none": [98.0, 98.2, 98.4],
-                "channel": [99.0, 99.2, 99.4],  # 99.2 - 0.2 > 98.2 + 0.2
+                "channel": [99.0, 99.2, 99.4],  # Welch t = 6.1 at 2 dof: p = 0.026
                 "layer": [98.2, 98.6, 98.0],  # overlaps vanilla's spread
             }
         )
@@ -54,6 +54,24 @@ def test_cells_average_over_seeds_and_claim_only_with_three_seeds():
     assert cells.loc["element", "claim"] == "no claim (n < 3)"
     assert cells.loc["element", "seeds"] == 2
     assert cells.loc["none", "claim"] == "baseline"
+
+
+def test_the_claim_is_welchs_t_test_with_conservative_degrees_of_freedom():
+    # three seeds each, std 1 in both cells: t = diff / sqrt(1/3 + 1/3), dof = min(n) - 1 = 2,
+    # where Student's t has P(|T| <= t) = t / sqrt(t^2 + 2) in closed form
+    def p_two_sided(diff: float) -> float:
+        t = diff / math.sqrt(2 / 3)
+        return 1 - t / math.sqrt(t * t + 2)
+
+    cells = summarize(
+        _runs({"none": [1.0, 2.0, 3.0], "layer": [5.0, 6.0, 7.0], "channel": [4.0, 5.0, 6.0]})
+    ).set_index("variant")
+    assert cells.loc["layer", "p_vs_none"] == pytest.approx(p_two_sided(4.0))  # 0.039
+    assert cells.loc["channel", "p_vs_none"] == pytest.approx(p_two_sided(3.0))  # 0.067
+    assert cells.loc["layer", "claim"] == "beats vanilla"
+    # one std apart (5 - 1 > 2 + 1) but p = 0.067: not a claim
+    assert cells.loc["channel", "claim"] == "within seed spread"
+    assert math.isnan(cells.loc["none", "p_vs_none"])
 
 
 def test_a_clearly_worse_granularity_is_below_vanilla():
