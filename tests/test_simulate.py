@@ -406,3 +406,23 @@ def test_figure_titles_carry_both_accuracies():
     opts = SimpleNamespace(model="resnet19", variant="element")
     title = heading(prep, opts, activity)
     assert title == "resnet19 element (trained, test acc. 91.23%, 87.5% on 8 images)"
+
+
+def test_a_shipped_checkpoint_is_used_only_at_the_t_it_was_trained_with():
+    from rshw.data import load_dataset
+    from rshw.pipeline.prepare import prepare, shipped_checkpoint
+    from rshw.training.checkpoint import read_metadata
+
+    calibration = load_dataset("cifar10-sample", None, "train")
+    stem = shipped_checkpoint("scnn", "channel", "cifar10-sample")
+    assert stem is not None, "scnn-cifar10-channel ships with the package"
+    trained_t = read_metadata(stem)["model"]["timesteps"]
+    lines: list[str] = []
+    prep = prepare("scnn", "channel", calibration, timesteps=trained_t, say=lines.append)
+    assert prep.label == "trained" and not lines
+    other = prepare(
+        "scnn", "channel", calibration, timesteps=trained_t + 1, calibrate=8, say=lines.append
+    )
+    assert other.label == "untrained" and other.graph.meta["timesteps"] == trained_t + 1
+    assert f"trained with T={trained_t}, not the T={trained_t + 1} asked for" in lines[0]
+    assert f"pass -T {trained_t} to use it" in lines[0] and "UNTRAINED" in lines[1]

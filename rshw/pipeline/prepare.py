@@ -15,7 +15,7 @@ from rshw.errors import OptionError
 from rshw.models import create_model, list_models
 from rshw.pipeline.reparam import reparameterize
 from rshw.training.calibrate import calibrate_batchnorm
-from rshw.training.checkpoint import exists, load_checkpoint
+from rshw.training.checkpoint import exists, load_checkpoint, read_metadata
 from rshw.training.realspike import check_granularity, realspike_parameters
 from simulators.ir import Graph
 
@@ -85,7 +85,8 @@ def prepare(
 ) -> Prepared:
     """Build the IR graph for ``model`` (a zoo name or a ``.nir`` path) at Real Spike ``variant``.
 
-    Order: an explicit ``checkpoint``; the shipped checkpoint for this model and variant; else
+    Order: an explicit ``checkpoint``; the shipped checkpoint for this model and variant (when it
+    was trained at ``timesteps``; else one line says so); else
     random weights (``seed``) with BN statistics calibrated on ``calibrate`` images of
     ``calibration``, announced in one line through ``say`` and labelled untrained. 64 images give
     every BN channel at least 64 × T × 8 × 8 samples in ResNet19's last stage, plenty for a
@@ -105,6 +106,14 @@ def prepare(
         )
     check_granularity(variant)
     path = checkpoint or shipped_checkpoint(model, variant, calibration.name)
+    if checkpoint is None and path is not None:
+        shipped_t = read_metadata(path)["model"]["timesteps"]
+        if shipped_t != timesteps:  # the shipped network runs at its own T: not this run's
+            say(
+                f"the shipped checkpoint {path.name} was trained with T={shipped_t}, not the "
+                f"T={timesteps} asked for: pass -T {shipped_t} to use it"
+            )
+            path = None
     if path is not None:
         net, meta = load_checkpoint(path)
         if meta["model"]["name"] != model or meta["model"]["realspike"] != variant:
