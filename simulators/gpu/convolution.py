@@ -31,16 +31,14 @@ cuDNN's choices, as the sources below describe them:
 
 from __future__ import annotations
 
-import math
-
 from simulators.gpu.config import DTYPE_BYTES, MATH, GpuSpec
 from simulators.gpu.kernels import (
-    ELEMENTS_PER_THREAD,
     ELEMENTWISE_THREADS,
     Kernel,
     Op,
     Read,
     Write,
+    elementwise_ctas,
     gemm,
     transpose,
 )
@@ -136,7 +134,7 @@ def direct_conv(
 ) -> Kernel:
     """A direct convolution on the CUDA cores in fp32: a thread per output element, its window
     and weights from L2 (every input re-read by the k² windows that cover it)."""
-    ctas = max(1, math.ceil(outputs / (ELEMENTWISE_THREADS * ELEMENTS_PER_THREAD)))
+    ctas = elementwise_ctas(outputs)
     macs = float(outputs * macs_per_output)
     return Kernel(
         name=name,

@@ -140,6 +140,11 @@ def gemm(
     )
 
 
+def elementwise_ctas(elements: float) -> int:
+    """CTAs of PyTorch's elementwise launch: 128 threads x 4 elements each, at least one."""
+    return max(1, math.ceil(elements / (ELEMENTWISE_THREADS * ELEMENTS_PER_THREAD)))
+
+
 def elementwise(
     name: str,
     elements: float,
@@ -156,7 +161,7 @@ def elementwise(
         broadcast = any(0 < distinct < elements for _, _, distinct in reads)
     return Kernel(
         name=name,
-        ctas=max(1, math.ceil(elements / (ELEMENTWISE_THREADS * ELEMENTS_PER_THREAD))),
+        ctas=elementwise_ctas(elements),
         threads=ELEMENTWISE_THREADS,
         regs_per_thread=32,
         alu_ops=elements * ops_per_element,
@@ -174,7 +179,7 @@ def concat(name: str, parts: list[tuple[str, float]], element_bytes: float, dst:
     elements = sum(n for _, n in parts)
     return Kernel(
         name=name,
-        ctas=max(1, math.ceil(elements / (ELEMENTWISE_THREADS * ELEMENTS_PER_THREAD))),
+        ctas=elementwise_ctas(elements),
         threads=ELEMENTWISE_THREADS,
         reads=tuple(Read(t, n * element_bytes, n * element_bytes) for t, n in parts),
         writes=(Write(dst, elements * element_bytes, elements * element_bytes),),
@@ -186,7 +191,7 @@ def transpose(name: str, elements: float, element_bytes: float, src: str, dst: s
     size = elements * element_bytes
     return Kernel(
         name=name,
-        ctas=max(1, math.ceil(elements / (ELEMENTWISE_THREADS * ELEMENTS_PER_THREAD))),
+        ctas=elementwise_ctas(elements),
         threads=ELEMENTWISE_THREADS,
         smem_bytes=int(ELEMENTWISE_THREADS * ELEMENTS_PER_THREAD * element_bytes),
         reads=(Read(src, size, size),),
@@ -202,7 +207,7 @@ def gather_copy(
     and a sector's other elements are re-read later, from L2 only if ``reuse_bytes`` fit."""
     return Kernel(
         name=name,
-        ctas=max(1, math.ceil(elements / (ELEMENTWISE_THREADS * ELEMENTS_PER_THREAD))),
+        ctas=elementwise_ctas(elements),
         threads=ELEMENTWISE_THREADS,
         reads=(
             Read(
@@ -248,7 +253,7 @@ def compact(name: str, elements: float, element_bytes: float, spikes: float, src
     size, index_bytes = elements * element_bytes, spikes * INDEX_BYTES
     return Kernel(
         name=name,
-        ctas=max(1, math.ceil(elements / (ELEMENTWISE_THREADS * ELEMENTS_PER_THREAD))),
+        ctas=elementwise_ctas(elements),
         threads=ELEMENTWISE_THREADS,
         alu_ops=elements,
         reads=(Read(src, size, size),),
