@@ -106,12 +106,18 @@ def prepare(
         )
     check_granularity(variant)
     path = checkpoint or shipped_checkpoint(model, variant, calibration.name)
-    if checkpoint is None and path is not None:
-        shipped_t = read_metadata(path)["model"]["timesteps"]
-        if shipped_t != timesteps:  # the shipped network runs at its own T: not this run's
+    if path is not None:  # the folded network runs at the T it was trained with
+        trained_t = read_metadata(path)["model"]["timesteps"]
+        if trained_t != timesteps and checkpoint is not None:
+            raise OptionError(
+                f"checkpoint {path} was trained with T={trained_t}, not the T={timesteps} "
+                f"asked for: pass -T {trained_t} (the folded network runs at the T it was "
+                "trained with)"
+            )
+        if trained_t != timesteps:  # a shipped one: another network than asked, so the stand-in
             say(
-                f"the shipped checkpoint {path.name} was trained with T={shipped_t}, not the "
-                f"T={timesteps} asked for: pass -T {shipped_t} to use it"
+                f"the shipped checkpoint {path.name} was trained with T={trained_t}, not the "
+                f"T={timesteps} asked for: pass -T {trained_t} to use it"
             )
             path = None
     if path is not None:
@@ -120,12 +126,6 @@ def prepare(
             raise OptionError(
                 f"checkpoint {path} holds {meta['model']['name']} with "
                 f"realspike={meta['model']['realspike']}, not {model}/{variant}"
-            )
-        if meta["model"]["timesteps"] != timesteps:
-            raise OptionError(
-                f"checkpoint {path} was trained with T={meta['model']['timesteps']}, not the "
-                f"T={timesteps} asked for: pass -T {meta['model']['timesteps']} (the folded "
-                "network runs at the T it was trained with)"
             )
         source = {
             "checkpoint": str(path),
