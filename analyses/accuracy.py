@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analyses import options
+from rshw import options
 from rshw.errors import OptionError, run_guarded
 from rshw.reporting.tables import markdown
 from rshw.training.train import TrainConfig

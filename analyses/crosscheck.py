@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analyses import options
+from rshw import options
 from rshw.errors import run_guarded
 from rshw.reporting import figures as style
 from simulators.files import atomic_write_text

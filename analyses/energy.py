@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from analyses import energy_figures, options
+from analyses import energy_figures
+from rshw import options
 from rshw.errors import run_guarded
 from rshw.reporting.tables import markdown
 from simulators.files import atomic_write_text

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analyses import options
+from rshw import options
 from rshw.errors import run_guarded
 from rshw.reporting import figures
 from rshw.reporting.tables import markdown

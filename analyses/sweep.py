@@ -4,9 +4,10 @@
         [--scheduler tcp://HOST:8786] [--serial] [--force]
 
 Each point of the grid (see ``rshw/pipeline/sweep.py`` for the file format, ``analyses/grids/`` for
-examples) is one task that simulates from the cached trace and returns a summary row. Rows are
-stored as they finish (``points/KEY.json``); run the same command again after an interruption
-and only the missing points are computed. Writes ``results.parquet``, ``results.csv`` and
+examples) is one task that runs the simulate stage on the cached trace and returns a summary row.
+Its report is the stage-cache entry ``rshw simulate`` with the same records uses, stored as it
+finishes; run the same command again after an interruption and only the missing points are
+computed (``--force``: every stage again). Writes ``results.parquet``, ``results.csv`` and
 Pareto-front figures (energy, latency, area; the dominating points highlighted). An embedded
 ``LocalCluster`` is used unless ``--scheduler`` names a running one (its workers must see this
 folder and the trace cache, e.g. on a shared file system).
@@ -23,87 +24,69 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from analyses import options, sweep_figures
+from analyses import sweep_figures
+from rshw import options
 from rshw.errors import Interrupted, run_guarded
 from rshw.pipeline import runcache
-from rshw.pipeline.sweep import Point, load_grid, run_point, save_point
+from rshw.pipeline.sweep import Inputs, Point, load_grid, point_key, run_point
 from simulators.files import atomic_write_text
 
 
-def prepare_inputs(grid, out: Path) -> dict[tuple[str, str], tuple[str, ...]]:
-    """Trace every (model, variant) once (from the cache when it can): the graph file, activity
-    folder and trace key each point reads, and the saved test images when the grid asks for
-    accuracy."""
-    from rshw.data import load_dataset
-    from rshw.pipeline.hardware_accuracy import save_accuracy_inputs
-    from rshw.pipeline.simulate import SimulateOptions, prepare_traced
+def prepare_inputs(grid, force: bool = False) -> dict[tuple[str, str], Inputs]:
+    """Fold, trace and verify every (model, variant) once through the stages (from the cache when
+    it can): what each of its points reads."""
+    from rshw.pipeline import stages
+    from rshw.pipeline.plan import AccuracyRecord, load_split, resolve_data, resolve_model
 
     inputs = {}
     for model in grid.models:
         for variant in grid.variants:
-            opts = SimulateOptions(
-                model=model,
-                variant=variant,
-                dataset=grid.dataset,
-                data=grid.data,
-                images=grid.images,
-                hardware=(),
-                timesteps=grid.timesteps,
-                seed=grid.seed,
+            record = resolve_model(
+                model,
+                variant,
+                grid.dataset,
+                grid.data,
+                None,
+                grid.timesteps,
+                grid.seed,
                 static_input=grid.static_input,
             )
-            traced = prepare_traced(opts)
-            graph_file = out / "graphs" / f"{Path(model).stem}-{variant}.npz"
-            traced.prep.graph.save(graph_file)
-            inputs[model, variant] = (
-                str(graph_file.resolve()),
-                str(traced.activity.path),
-                traced.trace_key,
+            folded = stages.fold(record, force)
+            split = load_split(grid.dataset, grid.data, "test", grid.timesteps)
+            data = resolve_data(
+                grid.dataset, grid.data, grid.timesteps, grid.images, grid.seed, loaded=split
             )
+            images = stages.Images(data, split)
+            traced = stages.trace(folded.graph, images, force)
+            stages.verify(folded, traced, images, force)
+            accuracy = None
             if grid.accuracy_images:
-                inputs[model, variant] += (
-                    save_accuracy_inputs(
-                        graph_file.with_suffix(".accuracy.npz"),
-                        load_dataset(grid.dataset, grid.data, "test"),
-                        load_dataset(grid.dataset, grid.data, "train"),
-                        grid.accuracy_images,
-                        grid.seed,
-                    ),
+                tested = resolve_data(
+                    grid.dataset, grid.data, grid.timesteps, grid.accuracy_images, grid.seed
                 )
+                accuracy = AccuracyRecord(tested)
+            inputs[model, variant] = Inputs(record, folded.key, traced.key, accuracy)
     return inputs
 
 
-def point_key(point: Point, inputs) -> str:
-    """The point's key: the key ``rshw simulate`` gives the same report."""
-    from rshw.pipeline.simulate import report_key
-
-    key = report_key(point.run, inputs[point.model, point.variant][2])
-    return f"{key}-acc{point.accuracy_images}" if point.accuracy_images else key
-
-
-def point_task(point: Point, key: str, inputs) -> tuple:
-    """``run_point``'s arguments: the point, its graph file and trace, its key, and the saved
-    test images when the point measures accuracy."""
-    graph_file, activity_dir, _, *accuracy = inputs[point.model, point.variant]
-    return (point, graph_file, activity_dir, key, *accuracy[: bool(point.accuracy_images)])
-
-
 def run_points(
-    todo: list[tuple[Point, str]],
+    points: list[Point],
     inputs,
-    folder: Path,
     workers: int,
     scheduler: str | None,
     serial: bool,
-) -> None:
-    """Compute ``todo`` serially or on Dask, saving each row the moment it arrives."""
-    bar = tqdm(total=len(todo), desc="sweep", unit="point")
+    force: bool,
+) -> list[tuple[dict, bool]]:
+    """Every point's row (and whether its report was cached), serially or on Dask; each report
+    is in the stage cache the moment its point finishes."""
+    bar = tqdm(total=len(points), desc="sweep", unit="point")
     if serial:
-        for point, key in todo:
-            save_point(folder, run_point(*point_task(point, key, inputs)))
+        rows = []
+        for point in points:
+            rows.append(run_point(point, inputs[point.model, point.variant], force))
             bar.update()
         bar.close()
-        return
+        return rows
     from dask.distributed import Client, LocalCluster, as_completed
 
     cluster = (
@@ -114,16 +97,20 @@ def run_points(
         )
     )
     with Client(scheduler or cluster) as client:
-        futures = [
-            client.submit(run_point, *point_task(p, k, inputs), key=f"point-{k}", pure=False)
-            for p, k in todo
-        ]
+        futures = {
+            client.submit(
+                run_point, p, inputs[p.model, p.variant], force, key=f"point-{n}", pure=False
+            ): n
+            for n, p in enumerate(points)
+        }
+        rows: list = [None] * len(points)
         for future in as_completed(futures):
-            save_point(folder, future.result())
+            rows[futures[future]] = future.result()
             bar.update()
     if cluster is not None:
         cluster.close()
     bar.close()
+    return rows
 
 
 def sweep(
@@ -137,29 +124,28 @@ def sweep(
     """Run a grid; returns counts (points, computed now, reused) and the results table path."""
     start = time.perf_counter()
     grid = load_grid(grid_file)
-    folder = out / "points"
-    folder.mkdir(parents=True, exist_ok=True)
-    inputs = prepare_inputs(grid, out)
-    keys = [point_key(p, inputs) for p in grid.points]
-    todo = [(p, k) for p, k in zip(grid.points, keys, strict=True) if force or not _done(folder, k)]
+    out.mkdir(parents=True, exist_ok=True)
+    inputs = prepare_inputs(grid, force)
     try:
-        run_points(todo, inputs, folder, workers, scheduler, serial)
+        rows = run_points(grid.points, inputs, workers, scheduler, serial, force)
     except KeyboardInterrupt:
-        done = sum((folder / f"{k}.json").is_file() for k in keys)
+        done = sum(
+            runcache.entry(point_key(p, inputs[p.model, p.variant])).is_dir() for p in grid.points
+        )
         raise Interrupted(
-            f"{done} of {len(keys)} points saved in {folder}; run the same command again to "
-            "compute the rest"
+            f"{done} of {len(grid.points)} points saved in the cache ({runcache.cache_root()}); "
+            "run the same command again to compute the rest"
         ) from None
-    rows = [json.loads((folder / f"{k}.json").read_text()) for k in keys]
-    table = sweep_figures.mark_pareto(pd.DataFrame(rows))
+    reused = sum(cached for _, cached in rows)
+    table = sweep_figures.mark_pareto(pd.DataFrame([row for row, _ in rows]))
     table.to_parquet(out / "results.parquet.tmp", index=False)
     (out / "results.parquet.tmp").replace(out / "results.parquet")
     atomic_write_text(out / "results.csv", table.to_csv(index=False))
     figures = sweep_figures.pareto(table, out)
     stats = {
         "points": len(grid.points),
-        "computed": len(todo),
-        "reused": len(grid.points) - len(todo),
+        "computed": len(grid.points) - reused,
+        "reused": reused,
         "seconds": time.perf_counter() - start,
         "workers": "serial" if serial else (scheduler or workers),
         "figures": [p.name for p in figures],
@@ -168,20 +154,6 @@ def sweep(
     }
     atomic_write_text(out / "manifest.json", json.dumps(stats, indent=2))
     return stats
-
-
-def _done(folder: Path, key: str) -> bool:
-    """Whether the point's row is saved; an unreadable row (a damaged disk, a hand edit) is
-    discarded, said in one line, and computed again."""
-    path = folder / f"{key}.json"
-    if not path.is_file():
-        return False
-    try:
-        json.loads(path.read_text())
-    except (ValueError, OSError) as e:
-        runcache.discard_damaged(path, e)
-        return False
-    return True
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,23 +1,45 @@
 """The run cache: keys cover the code, entries are published atomically, first rename wins."""
 
+import sys
+
 import pytest
 
-from rshw.pipeline import runcache
+from rshw.pipeline import runcache, stages
 
 
-def test_keys_differ_by_input_and_kind_and_are_stable():
-    a = runcache.key("trace", images=3, meta={"timesteps": 2})
-    assert a == runcache.key("trace", meta={"timesteps": 2}, images=3)
-    assert a != runcache.key("trace", images=3, meta={"timesteps": 4})
-    assert a != runcache.key("report", images=3, meta={"timesteps": 2})
+def test_keys_differ_by_input_and_stage_and_are_stable():
+    a = stages.key("trace", images=3, meta={"timesteps": 2})
+    assert a == stages.key("trace", meta={"timesteps": 2}, images=3)
+    assert a != stages.key("trace", images=3, meta={"timesteps": 4})
+    assert a != stages.key("simulate", images=3, meta={"timesteps": 2})
     assert a.startswith("trace-")
 
 
-def test_the_code_hash_is_computed_once_per_process():
-    runcache.code_hash()
-    before = runcache.code_hash.cache_info().hits
-    runcache.code_hash()
-    assert runcache.code_hash.cache_info().hits == before + 1
+def test_the_code_hash_covers_every_source_and_preset_file_and_nothing_else(
+    tmp_path, monkeypatch
+):
+    """A package of our own: editing any .py or .toml file, or adding one, changes the hash; a
+    compiled file or a figure does not."""
+    package = tmp_path / "probe_pkg"
+    (package / "presets").mkdir(parents=True)
+    (package / "__init__.py").write_text("X = 1\n")
+    (package / "presets" / "chip.toml").write_text("energy = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(stages, "CODE_PACKAGES", ("probe_pkg",))
+    monkeypatch.delitem(sys.modules, "probe_pkg", raising=False)
+    digest = stages.code_hash.__wrapped__
+
+    def changed_by(edit) -> bool:
+        before = digest()
+        edit()
+        return digest() != before
+
+    assert changed_by(lambda: (package / "presets" / "chip.toml").write_text("energy = 2\n"))
+    assert changed_by(lambda: (package / "__init__.py").write_text("X = 2\n"))
+    assert changed_by(lambda: (package / "new.py").write_text(""))
+    (package / "__pycache__").mkdir()
+    assert not changed_by(lambda: (package / "__pycache__" / "x.py").write_text("y"))
+    assert not changed_by(lambda: (package / "figure.png").write_bytes(b"png"))
 
 
 def test_the_first_published_entry_wins(tmp_path):

@@ -58,14 +58,22 @@ def test_simulate_writes_report_figures_and_manifest(tmp_path, capsys):
     assert round(row.traced_acc_pct * 3 / 100, 9) in (0, 1, 2, 3)
     assert "accuracy: checkpoint test set n/a (untrained)" in printed
     assert {"energy_uj_ci95", "sops_ci95", "firing_rate_ci95", "calibrated"} <= set(summary)
-    over_images = manifest["reports"]["analytic"]["over_images"]
-    assert over_images["energy_uj"] == pytest.approx(row.energy_uj)
+    # the summary's energy is the mean over the images of each image's energy, and the sum of the
+    # report's rows (each a mean over images); its half-width is Student's t_{0.975, 2} s / √3
+    per_image = pd.read_csv(folder / "report-analytic.per_image.csv").energy_pj.to_numpy() / 1e6
+    rows = pd.read_csv(folder / "report-analytic.csv").energy_pj.sum() / 1e6
+    assert row.energy_uj == pytest.approx(per_image.sum() / 3, rel=1e-12)
+    assert row.energy_uj == pytest.approx(rows, rel=1e-9)
+    t_975_2 = 0.95 * np.sqrt(2 / (4 * 0.975 * 0.025))  # Student t, 2 dof, closed form
+    half = t_975_2 * np.sqrt(((per_image - per_image.mean()) ** 2).sum() / 2) / np.sqrt(3)
+    assert row.energy_uj_ci95 == pytest.approx(half, rel=1e-9)
 
 
 def test_cache_is_reused_and_invalidated(tmp_path, capsys):
     assert run(tmp_path) == 0
     assert run(tmp_path) == 0
-    assert "graph, trace and verification: cached" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert all(f"{stage}: cached" in printed for stage in ("fold", "trace", "verify"))
     summary = pd.read_csv(tmp_path / "run" / "summary.csv")
     assert summary.cached.tolist() == [True]
     assert run(tmp_path, "--force") == 0
@@ -85,7 +93,7 @@ def test_cache_is_reused_and_invalidated(tmp_path, capsys):
     # another variant is another trace
     capsys.readouterr()
     assert run(tmp_path, "--variant", "element", out="element") == 0
-    assert "graph, trace and verification: cached" not in capsys.readouterr().out
+    assert "cached" not in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -242,20 +250,6 @@ def test_a_failed_run_leaves_nothing_and_a_rerun_replaces_the_folder(tmp_path, c
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 
-def test_timesteps_are_part_of_the_trace_key(tmp_path):
-    from rshw.data import load_dataset
-    from rshw.pipeline.simulate import SimulateOptions, _trace_key
-    from simulators.ir import Graph
-
-    test = load_dataset("cifar10-sample", None, "test", timesteps=2)
-    opts = SimulateOptions(model="scnn", hardware=("analytic",), images=3, timesteps=2)
-    graph = Graph({"timesteps": 2})
-    key = _trace_key(graph, test, opts)
-    assert _trace_key(Graph({"timesteps": 2}), test, opts) == key
-    assert _trace_key(Graph({"timesteps": 4}), test, opts) != key
-    assert _trace_key(Graph({"timesteps": 2, "static_input": "every_step"}), test, opts) != key
-
-
 def test_an_imported_graph_traced_at_T4_after_T2_is_traced_again(tmp_path, capsys):
     from rshw.models import create_model
     from rshw.pipeline.reparam import reparameterize
@@ -401,10 +395,13 @@ def test_figure_titles_carry_both_accuracies():
     from rshw.reporting.run_figures import heading
     from simulators.ir import Graph
 
-    prep = SimpleNamespace(label="trained", graph=Graph({"source": {"test_acc": 91.234}}))
+    folded = SimpleNamespace(
+        label="trained",
+        graph=Graph({"source": {"test_acc": 91.234}}),
+        record=SimpleNamespace(name="resnet19", variant="element"),
+    )
     activity = SimpleNamespace(meta={"accuracy_on_traced_pct": 87.5}, samples=8)
-    opts = SimpleNamespace(model="resnet19", variant="element")
-    title = heading(prep, opts, activity)
+    title = heading(folded, activity)
     assert title == "resnet19 element (trained, test acc. 91.23%, 87.5% on 8 images)"
 
 

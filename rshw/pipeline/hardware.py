@@ -1,38 +1,45 @@
-"""The hardware models `rshw simulate` drives, all through one protocol, and their summary rows.
+"""The hardware record of the plan (:class:`HardwareRun`: one hardware model at one preset with
+its settings), resolved from a request and checked before anything is folded or traced.
 
-Every ``simulators.<hw>`` package exposes ``load_config(preset, overrides) -> Config``,
-``simulate(graph, activity, config, **options) -> Report``, ``preset_names()`` and ``OPTIONS``
-(option name -> (type, allowed values or None, help)). A setting of a run is either one of those
-declared options or a key of the preset (an override); both are checked here, before anything is
-folded or traced.
+Every ``simulators.<hw>`` package listed in :mod:`simulators.registry` exposes the hardware
+protocol (``load_config(preset, overrides) -> Config``, ``simulate(graph, activity, config,
+**options) -> Report``, ``preset_names()``, ``OPTIONS``: option name -> (type, allowed values or
+None, help)) and declares its defaults, calibration, accuracy and infeasible errors. A setting of
+a run is either one of the declared options or a key of the preset (an override). Nothing here
+knows a hardware by name.
 """
 
 from __future__ import annotations
 
-import importlib
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rshw.errors import OptionError
+from simulators import registry
+from simulators.config import preset_path
 from simulators.report import Report
 
-HARDWARE = ("analytic", "cim", "gpu")
-DEFAULT_PRESETS = {"analytic": "horowitz-45nm-fp32", "cim": "spikesim-rram-65nm", "gpu": "h200"}
-DEFAULT_SETTINGS = {"gpu": {"batch": [1, 64]}}
-"""Runs made by default: the GPU at batch 1 (latency-bound, mostly idle) and at a throughput batch,
-since either alone misrepresents it."""
-CALIBRATED = {("gpu", "h200"): {"implementation": "eager"}}
-"""(hardware, preset) -> the run options (each at its ``simulate`` default) under which that model
-was fitted to measurements. Any other setting of such a hardware (another preset, the "tuned"
-kernels) is an uncalibrated projection, and every table says so."""
+HARDWARE = registry.HARDWARE
 
 
 def module(hardware: str):
     """The ``simulators.<hardware>`` package (imported on first use)."""
-    if hardware not in HARDWARE:
-        raise OptionError(f"unknown hardware {hardware!r}; choose from {', '.join(HARDWARE)}")
-    return importlib.import_module(f"simulators.{hardware}")
+    try:
+        return registry.package(hardware)
+    except ValueError as e:
+        raise OptionError(str(e)) from None
+
+
+def default_presets() -> dict[str, str]:
+    """Hardware -> the preset a run uses unless told otherwise (each package's declaration)."""
+    return {hw: module(hw).DEFAULT_PRESET for hw in HARDWARE}
+
+
+def default_settings(hardware: str) -> dict[str, Any]:
+    """The settings of a default run of ``hardware`` (a list: one run per value)."""
+    return dict(module(hardware).DEFAULT_SETTINGS)
 
 
 def options_of(hardware: str) -> dict[str, tuple[type, tuple | None, str]]:
@@ -109,15 +116,41 @@ class HardwareRun:
         return Path(self.preset).stem if self.preset.endswith(".toml") else self.preset
 
     @property
+    def preset_sha256(self) -> str:
+        """A hash of the preset file's contents (a named preset's file, or the path given)."""
+        path = preset_path(module(self.hardware).PRESETS, self.preset)
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+    @property
     def calibrated(self) -> bool | None:
         """Whether the numbers were fitted to measurements; None for a hardware of which nothing
         was measured (e.g. an analytic energy table from the literature)."""
-        if not any(hw == self.hardware for hw, _ in CALIBRATED):
+        declared = module(self.hardware).CALIBRATED
+        if not declared:
             return None
-        fitted = CALIBRATED.get((self.hardware, self.preset_name))
+        fitted = declared.get(self.preset_name)
         return fitted is not None and all(
             self.settings.get(name, value) == value for name, value in fitted.items()
         )
+
+    @property
+    def infeasible(self) -> tuple[type[Exception], ...]:
+        """The errors that mean the network does not fit this design point (a result)."""
+        return tuple(module(self.hardware).INFEASIBLE)
+
+    @property
+    def reports_accuracy(self) -> bool:
+        return module(self.hardware).accuracy is not None
+
+    def notes(self) -> list[str]:
+        """The footnotes a table shows for this run (one per declared option it sets)."""
+        declared = module(self.hardware).NOTES
+        return [note for name, note in declared.items() if name in self.settings]
+
+    def config(self):
+        """The run's config: the preset with its overrides."""
+        overrides, _ = split_options(self.hardware, self.settings)
+        return load_config(self.hardware, self.preset, overrides)
 
     def simulate(self, graph, activity) -> Report:
         """Run the model; a model that takes ``samples`` gets every traced image."""
@@ -126,6 +159,14 @@ class HardwareRun:
             options.setdefault("samples", activity.samples)
         config = load_config(self.hardware, self.preset, overrides) if overrides else self.preset
         return module(self.hardware).simulate(graph, activity, config, **options)
+
+    def accuracy(self, graph, x, labels, calibration, seed: int = 0) -> dict[str, Any]:
+        """The network's accuracy as this hardware computes it ({} for one that computes none)."""
+        if not self.reports_accuracy:
+            return {}
+        _, options = split_options(self.hardware, self.settings)
+        config = self.config()
+        return module(self.hardware).accuracy(graph, config, options, x, labels, calibration, seed)
 
 
 def expand_runs(

@@ -1,19 +1,15 @@
-"""Accuracy as a hardware model computes: the functional crossbar for CIM configs, the dtype
-emulation for GPUs. Pairs with :func:`rshw.pipeline.hardware.headline` so a design point is
-(energy, latency, area, accuracy)."""
+"""The accuracy stage's work: the network's accuracy as a hardware model computes it (the
+functional crossbar for a CIM config, the dtype emulation for a GPU: each package's declared
+``accuracy``), on the test images of an :class:`~rshw.pipeline.plan.AccuracyRecord`. Pairs with
+:func:`rshw.pipeline.hardware.headline` so a design point is (energy, latency, area, accuracy)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from simulators import executor
-from simulators.cim import functional
-from simulators.cim.functional_accuracy import evaluate
-from simulators.files import atomic_write_bytes
-from simulators.gpu import precision
+from rshw.pipeline.plan import AccuracyRecord, load_split
 from simulators.ir import Graph
 
 
@@ -28,34 +24,25 @@ def normalized_arrays(dataset, images: int, seed: int) -> tuple[np.ndarray, np.n
     return np.concatenate(xs), np.concatenate(ys)
 
 
-def save_accuracy_inputs(
-    path: Path, test, train, images: int, seed: int, calibration_images: int = 256
-) -> str:
-    """Test inputs, labels and calibration inputs (for input scales) in one ``.npz``."""
-    import io
-
-    x, labels = normalized_arrays(test, images, seed)
-    calibration, _ = normalized_arrays(train, calibration_images, seed)
-    buffer = io.BytesIO()
-    np.savez(buffer, x=x, labels=labels, calibration=calibration)
-    atomic_write_bytes(path, buffer.getvalue())
-    return str(path.resolve())
+def accuracy_arrays(record: AccuracyRecord) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Test inputs and labels, and training inputs for input scales, as the record names them
+    (both splits at the model's T)."""
+    data = record.data
+    test = load_split(data.dataset, data.data, data.split, data.timesteps)
+    train = load_split(data.dataset, data.data, "train", data.timesteps)
+    x, labels = normalized_arrays(test, data.images, data.seed)
+    calibration, _ = normalized_arrays(train, record.calibration_images, data.seed)
+    return x, labels, calibration
 
 
 def point_accuracy(
-    kind: str, graph: Graph, config: Any, keywords: dict[str, Any], inputs: str
+    run, graph: Graph, x: np.ndarray, labels: np.ndarray, calibration: np.ndarray, seed: int = 0
 ) -> dict[str, Any]:
-    """Accuracy columns of one design point (none for the analytic model, which only counts)."""
-    if kind == "analytic":
+    """Accuracy columns of one design point on ``x`` (none for a hardware that computes no
+    outputs)."""
+    if not run.reports_accuracy:
         return {}
-    arrays = np.load(inputs)
-    x, labels, calibration = arrays["x"], arrays["labels"], arrays["calibration"]
-    if kind == "cim":
-        chip = functional.program(graph, config, calibration)
-        result = evaluate(graph, lambda b: functional.run(chip, b), x, labels)
-    else:
-        emulated = precision.Precision(graph, keywords.get("dtype", "bf16"), calibration)
-        result = evaluate(graph, lambda b: executor.run(graph, b, apply=emulated.apply), x, labels)
+    result = run.accuracy(graph, x, labels, calibration, seed)
     mismatch = result.pop("spike_mismatch")
     return {
         **result,

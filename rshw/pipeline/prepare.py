@@ -1,5 +1,6 @@
-"""From a user's choice of model to an IR graph: checkpoint, shipped checkpoint, NIR file, or an
-untrained, BatchNorm-calibrated stand-in that is labelled as such everywhere."""
+"""The fold stage's work: from a :class:`~rshw.pipeline.plan.ModelRecord` to an IR graph (its
+checkpoint, a NIR file, or an untrained, BatchNorm-calibrated stand-in that is labelled as such
+everywhere). Which checkpoint is decided once, in :mod:`rshw.pipeline.plan`."""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ import numpy as np
 import torch
 
 from rshw.data import ArrayDataset
-from rshw.errors import OptionError
-from rshw.models import create_model, list_models
+from rshw.models import create_model
+from rshw.pipeline.plan import STAND_IN_CALIBRATION, ModelRecord
 from rshw.pipeline.reparam import reparameterize
 from rshw.training.calibrate import calibrate_batchnorm
-from rshw.training.checkpoint import exists, load_checkpoint, read_metadata
-from rshw.training.realspike import check_granularity, realspike_parameters
+from rshw.training.checkpoint import exists, load_checkpoint
+from rshw.training.realspike import realspike_parameters
 from simulators.ir import Graph
 
 SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints"
@@ -78,86 +79,85 @@ def prepare(
     checkpoint: str | None = None,
     timesteps: int = 4,
     seed: int = 0,
-    calibrate: int = 64,
+    calibrate: int = STAND_IN_CALIBRATION,
     dtype: Any = np.float32,
     dt: float | None = None,
     say=print,
 ) -> Prepared:
-    """Build the IR graph for ``model`` (a zoo name or a ``.nir`` path) at Real Spike ``variant``.
+    """Resolve (:func:`rshw.pipeline.plan.resolve_model`) and fold in one call, for scripts that
+    need the network but no cache: ``calibration`` names the dataset (and its folder) the
+    network is for."""
+    from rshw.pipeline.plan import resolve_model
 
-    Order: an explicit ``checkpoint``; the shipped checkpoint for this model and variant (when it
-    was trained at ``timesteps``; else one line says so); else
-    random weights (``seed``) with BN statistics calibrated on ``calibrate`` images of
-    ``calibration``, announced in one line through ``say`` and labelled untrained. 64 images give
-    every BN channel at least 64 × T × 8 × 8 samples in ResNet19's last stage, plenty for a
-    stand-in's statistics, and keep the calibration (a training-mode forward pass, the slowest
-    step of a cold `rshw simulate`) to a quarter of what 256 cost. ``dt``: seconds per step of a
-    ``.nir`` model (None: the file's recorded dt, else nir_io's default).
-    """
-    if model.endswith(".nir"):
+    record = resolve_model(
+        model,
+        variant,
+        calibration.name,
+        None,
+        checkpoint,
+        timesteps,
+        seed,
+        dt,
+        calibration_images=calibrate,
+        say=say,
+        train=calibration,
+    )
+    return fold_network(record, dtype, say, calibration)
+
+
+def fold_network(
+    record: ModelRecord, dtype: Any = np.float64, say=print, calibration: ArrayDataset | None = None
+) -> Prepared:
+    """Build the torch network a :class:`~rshw.pipeline.plan.ModelRecord` names and fold it into
+    the IR (a ``.nir`` file is read instead): the record's checkpoint, else random weights
+    (``seed``) with random Real Spike ``a`` and BatchNorm statistics calibrated on the record's
+    calibration images, announced in one line through ``say`` and labelled untrained.
+    ``calibration``: the calibration split, when the caller has it loaded already."""
+    if record.imported:
         from simulators.nir_io import read_nir
 
-        graph = read_nir(model, dt=dt, timesteps=timesteps)
-        return Prepared(graph, None, None, {"nir": str(Path(model).resolve())})
-    if model not in list_models():
-        raise OptionError(
-            f"unknown model {model!r}; known models: {', '.join(list_models())} "
-            "(or a path to a .nir file)"
-        )
-    check_granularity(variant)
-    path = checkpoint or shipped_checkpoint(model, variant, calibration.name)
-    if path is not None:  # the folded network runs at the T it was trained with
-        trained_t = read_metadata(path)["model"]["timesteps"]
-        if trained_t != timesteps and checkpoint is not None:
-            raise OptionError(
-                f"checkpoint {path} was trained with T={trained_t}, not the T={timesteps} "
-                f"asked for: pass -T {trained_t} (the folded network runs at the T it was "
-                "trained with)"
-            )
-        if trained_t != timesteps:  # a shipped one: another network than asked, so the stand-in
-            say(
-                f"the shipped checkpoint {path.name} was trained with T={trained_t}, not the "
-                f"T={timesteps} asked for: pass -T {trained_t} to use it"
-            )
-            path = None
-    if path is not None:
-        net, meta = load_checkpoint(path)
-        if meta["model"]["name"] != model or meta["model"]["realspike"] != variant:
-            raise OptionError(
-                f"checkpoint {path} holds {meta['model']['name']} with "
-                f"realspike={meta['model']['realspike']}, not {model}/{variant}"
-            )
+        graph = read_nir(record.name, dt=record.dt, timesteps=record.timesteps)
+        graph.meta["static_input"] = record.static_input
+        return Prepared(graph, None, None, {"nir": str(Path(record.name).resolve())})
+    if record.checkpoint is not None:
+        net, meta = load_checkpoint(record.checkpoint)
         source = {
-            "checkpoint": str(path),
+            "checkpoint": record.checkpoint,
             "test_acc": meta.get("test_acc_shipped", meta.get("test_acc")),  # fp16 copy: its own
             "epoch": meta.get("epoch"),
             "dataset": meta.get("dataset"),
         }
         trained = True
     else:
-        torch.manual_seed(seed)
+        cal = record.calibration
+        if calibration is None:
+            from rshw.pipeline.plan import load_split
+
+            calibration = load_split(cal.dataset, cal.data, cal.split, record.timesteps)
+        torch.manual_seed(record.seed)
         net = create_model(
-            model,
-            realspike=variant,
-            timesteps=timesteps,
+            record.name,
+            realspike=record.variant,
+            timesteps=record.timesteps,
             num_classes=calibration.num_classes,
             in_channels=calibration.in_channels,
             input_size=calibration.input_size,
         )
-        random_realspike(net, seed)
-        calibrate_batchnorm(net, calibration, calibrate, seed=seed)
-        say(untrained_note(model, variant, seed, calibrate, calibration.name))
+        random_realspike(net, record.seed)
+        calibrate_batchnorm(net, calibration, cal.images, seed=record.seed)
+        say(untrained_note(record.name, record.variant, record.seed, cal.images, cal.dataset))
         source = {
             "checkpoint": None,
-            "seed": seed,
+            "seed": record.seed,
             "realspike_a": "uniform [0.5, 1.5), seeded",
             "calibration": {
-                "dataset": calibration.name,
-                "source": calibration.source,
-                "samples": calibrate,
+                "dataset": cal.dataset,
+                "source": cal.source,
+                "samples": cal.images,
             },
         }
         trained = False
     graph = reparameterize(net.eval(), dtype)
     graph.meta["source"] = {**source, "trained": trained}
+    graph.meta["static_input"] = record.static_input
     return Prepared(graph, net, trained, source)

@@ -1,9 +1,7 @@
-"""A cache of folded graphs, traces, verifications and reports, keyed by all they depend on.
+"""The files of the stage cache: where entries lie, and how they are written atomically.
 
-Re-running an analysis after a change of figure style finds its products here and takes seconds;
-a change of model, data, images, T or any graph meta, preset file, option, or of ANY source file
-of the installed ``rshw`` and ``simulators`` packages gives a new key (a stale hit is a wrong
-result, so the code hash is deliberately coarse). Every entry is written under a private
+The keys, lookup and damage handling are :mod:`rshw.pipeline.stages`'s; this module only knows
+paths. Every entry is written under a private
 temporary name (pid and a random suffix) and renamed into place when complete; when two runs
 sharing one cache race for the same entry, the first rename wins and the other run discards its
 copy and reads the winner's.
@@ -11,57 +9,19 @@ copy and reads the winner's.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import shutil
 import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
 from pathlib import Path
-from typing import Any
-
-CACHE_VERSION = 2
-CODE_PACKAGES = ("rshw", "simulators")
 
 
 def cache_root() -> Path:
     """``$RSHW_CACHE/runs`` (default ``~/.cache/rshw/runs``)."""
     base = os.environ.get("RSHW_CACHE") or Path.home() / ".cache" / "rshw"
     return Path(base) / "runs"
-
-
-@cache
-def code_hash() -> str:
-    """One hash of every ``.py`` and ``.toml`` file under the imported ``rshw`` and ``simulators``
-    packages (relative path and bytes), computed once per process."""
-    import importlib
-
-    h = hashlib.sha256()
-    for package in CODE_PACKAGES:
-        root = Path(importlib.import_module(package).__file__).parent
-        files = sorted(
-            p
-            for p in root.rglob("*")
-            if p.suffix in (".py", ".toml") and "__pycache__" not in p.parts
-        )
-        for path in files:
-            h.update(f"{package}/{path.relative_to(root).as_posix()}".encode())
-            h.update(path.read_bytes())
-    return h.hexdigest()[:16]
-
-
-def key(kind: str, **inputs: Any) -> str:
-    """A short, stable hash of ``inputs`` (JSON-serialisable) and of the code, prefixed by
-    ``kind``."""
-    text = json.dumps(
-        {"kind": kind, "version": CACHE_VERSION, "code": code_hash(), **inputs},
-        sort_keys=True,
-        default=str,
-    )
-    return f"{kind}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
 
 
 def entry(name: str) -> Path:

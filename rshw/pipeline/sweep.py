@@ -16,10 +16,10 @@ preset plus ``grid`` (lists: their cartesian product) or ``points`` (explicit ov
 
 Settings that are run options the model declares (its ``OPTIONS``: GPU ``batch``, ``dtype``,
 ``execution``, ``implementation``; CIM ``mode``, ``samples``) are passed as such; all others
-override the preset. A point's key is the key ``rshw simulate`` gives the same report (the trace's
-key, covering weights, data, images, T, graph meta and code, plus the preset's contents and the
-settings), with ``accuracy_images`` added when it asks for accuracy; a finished point is a JSON
-file named by it, so an interrupted sweep, run again, computes only the points that are missing,
+override the preset. Every point runs through the cached stages (:mod:`rshw.pipeline.stages`): a
+point IS the simulate-stage entry ``rshw simulate`` with the same records reads and writes (the
+trace's key, covering weights, data, images, T, graph meta and code, plus the preset's contents
+and the settings), so an interrupted sweep, run again, computes only the points that are missing,
 and a changed grid T or images computes them all.
 
 With ``accuracy_images = N`` in ``[sweep]``, every CIM and GPU point also measures the accuracy of
@@ -30,7 +30,6 @@ and ``top1_error_pct`` joins energy, latency and area as a Pareto objective.
 from __future__ import annotations
 
 import itertools
-import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -40,6 +39,7 @@ import numpy as np
 import tomllib
 
 from rshw.errors import OptionError
+from rshw.pipeline import stages
 from rshw.pipeline.hardware import (
     HARDWARE,
     HardwareRun,
@@ -48,10 +48,8 @@ from rshw.pipeline.hardware import (
     load_config,
     split_options,
 )
-from rshw.pipeline.hardware_accuracy import point_accuracy
-from simulators.cim.mapping import MappingError
+from rshw.pipeline.plan import AccuracyRecord, ModelRecord
 from simulators.config import ConfigError
-from simulators.files import atomic_write_text
 
 TIMING_KEYS = {"sim_wall_s", "simpy_events_per_s"}
 """Summary entries that measure the simulator's own speed, not the hardware: not results."""
@@ -190,30 +188,53 @@ def load_grid(path: str | Path) -> Grid:
     return grid
 
 
+@dataclass(frozen=True)
+class Inputs:
+    """What every point of one (model, variant) reads: the model record, the keys of its fold and
+    trace in the stage cache (a worker reads them back from there), and the accuracy record."""
+
+    model: ModelRecord
+    fold_key: str
+    trace_key: str
+    accuracy: AccuracyRecord | None
+
+
 @lru_cache(maxsize=8)
-def _loaded(graph_file: str, activity_dir: str):
+def _products(inputs: Inputs) -> tuple[stages.Folded, stages.Product]:
+    """The fold and trace products of ``inputs``, read from the stage cache (on a worker)."""
+    from rshw.pipeline import runcache
     from simulators.activity import Activity
     from simulators.ir import Graph
 
-    return Graph.load(graph_file), Activity.load(activity_dir)
+    graph = Graph.load(runcache.entry(inputs.fold_key) / "graph.npz")
+    folded = stages.Folded(inputs.model, stages.Product(graph, inputs.fold_key, True, 0.0))
+    activity = Activity.load(runcache.entry(inputs.trace_key))
+    return folded, stages.Product(activity, inputs.trace_key, True, 0.0)
 
 
-def run_point(
-    point: Point, graph_file: str, activity_dir: str, key: str, accuracy_inputs: str = ""
-) -> dict[str, Any]:
-    """Simulate one point from its cached graph and trace; the summary row. Runs on a worker.
-    With ``accuracy_inputs`` (saved test images), the row also holds the accuracy of the network
-    as this hardware computes it (:mod:`rshw.pipeline.hardware_accuracy`).
+def point_key(point: Point, inputs: Inputs) -> str:
+    """The point's key: the simulate stage's key of its run on its trace, the entry ``rshw
+    simulate`` with the same records reads."""
+    return stages.simulate_key(point.run, inputs.trace_key)
 
-    A configuration the network does not fit on (too few chips, say) is a result, not a crash:
-    its row has ``feasible = False`` and the model's explanation in ``error``.
+
+def run_point(point: Point, inputs: Inputs, force: bool = False) -> tuple[dict[str, Any], bool]:
+    """One point through the simulate (and accuracy) stages; its summary row, and whether its
+    report came from the cache. Runs on a worker.
+
+    A configuration the network does not fit on (the hardware's declared infeasible error) is a
+    result, not a crash: its row has ``feasible = False`` and the model's explanation in
+    ``error``.
     """
-    graph, activity = _loaded(graph_file, activity_dir)
+    folded, traced = _products(inputs)
     run = point.run
-    try:
-        report = run.simulate(graph, activity)
-    except MappingError as e:  # only a network that does not fit the hardware is a result
-        return {**point.as_row(key), "feasible": False, "error": str(e)}
+    product = stages.simulate(run, folded, traced, force)
+    key = product.key
+    if isinstance(product.value, dict):  # {"infeasible": why}
+        return {**point.as_row(key), "feasible": False, "error": product.value["infeasible"]}, (
+            product.cached
+        )
+    report = product.value
     row = {**point.as_row(key), **headline(run, report), "feasible": True, "error": ""}
     row["hardware"] = point.hardware
     row.update(
@@ -223,21 +244,9 @@ def run_point(
             if isinstance(v, (int, float)) and k not in row and k not in TIMING_KEYS
         }
     )
-    if accuracy_inputs:
-        overrides, keywords = split_options(point.hardware, run.settings)
-        config = load_config(point.hardware, point.preset, overrides)
-        row.update(point_accuracy(point.hardware, graph, config, keywords, accuracy_inputs))
-    return row
-
-
-def save_point(folder: Path, row: dict[str, Any]) -> None:
-    atomic_write_text(folder / f"{row['point']}.json", json.dumps(row, default=_plain))
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"cannot store {type(value).__name__}")
+    if inputs.accuracy is not None and point.accuracy_images:
+        row.update(stages.accuracy(run, folded, inputs.accuracy, force).value)
+    return row, product.cached
 
 
 def pareto_mask(values: np.ndarray) -> np.ndarray:

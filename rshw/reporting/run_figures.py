@@ -12,17 +12,18 @@ from simulators.activity import Activity
 from simulators.report import Report
 
 
-def heading(prep, opts, activity: Activity) -> str:
+def heading(folded, activity: Activity) -> str:
     """Model, variant, weights and accuracy: the checkpoint's test accuracy where it has one, and
     the folded network's on the simulated images (with their number)."""
-    test_acc = prep.graph.meta.get("source", {}).get("test_acc")
-    parts = [prep.label]
+    test_acc = folded.graph.meta.get("source", {}).get("test_acc")
+    parts = [folded.label]
     if test_acc is not None:
         parts.append(f"test acc. {test_acc:.2f}%")
     traced = activity.meta.get("accuracy_on_traced_pct")
     if traced is not None:
         parts.append(f"{traced:.1f}% on {activity.samples} images")
-    return f"{Path(opts.model).stem} {opts.variant} ({', '.join(parts)})"
+    record = folded.record
+    return f"{Path(record.name).stem} {record.variant} ({', '.join(parts)})"
 
 
 def component_energy(report: Report, top: int = 6) -> pd.Series:
@@ -62,9 +63,9 @@ def energy_breakdown(folder: Path, reports: dict[str, Report], title: str) -> li
     return figures.save(fig, folder / "energy_breakdown")
 
 
-def firing_rates(folder: Path, activity: Activity, prep, title: str) -> list[Path]:
+def firing_rates(folder: Path, activity: Activity, graph, title: str) -> list[Path]:
     """Mean firing rate of every LIF layer (over images and steps)."""
-    lifs = [n.name for n in prep.graph if n.op == "lif" and n.name in activity.edges]
+    lifs = [n.name for n in graph if n.op == "lif" and n.name in activity.edges]
     rates = [activity.rate(n) for n in lifs]
     fig, ax = figures.figure(1.0, 0.6)
     ax.bar(range(len(lifs)), rates, color="C0")
@@ -105,12 +106,19 @@ def sops_per_layer(folder: Path, analytic: Report, title: str) -> list[Path]:
     return figures.save(fig, folder / "ops_per_layer")
 
 
+def counts_operations(report: Report) -> bool:
+    """Whether a report counts synaptic operations per layer (event ``sop``)."""
+    return "event" in report.frame and bool((report.frame.event == "sop").any())
+
+
 def write_run_figures(
-    folder: Path, reports: dict[str, Report], activity: Activity, prep, opts
+    folder: Path, reports: dict[str, Report], activity: Activity, folded
 ) -> list[Path]:
-    title = heading(prep, opts, activity)
+    """The run's figures; the operations per layer from the first report that counts them."""
+    title = heading(folded, activity)
     paths = energy_breakdown(folder, reports, title)
-    paths += firing_rates(folder, activity, prep, title)
-    if "analytic" in reports:
-        paths += sops_per_layer(folder, reports["analytic"], title)
+    paths += firing_rates(folder, activity, folded.graph, title)
+    counting = [r for r in reports.values() if counts_operations(r)]
+    if counting:
+        paths += sops_per_layer(folder, counting[0], title)
     return paths

@@ -11,12 +11,18 @@ def preset_names() -> list[str]:
 
 
 __all__ = [
+    "CALIBRATED",
     "COUNT_COLUMNS",
+    "DEFAULT_PRESET",
+    "DEFAULT_SETTINGS",
+    "INFEASIBLE",
+    "NOTES",
     "OPTIONS",
     "PRESETS",
     "SOP_COLUMNS",
     "EnergyTable",
     "WeightPlacement",
+    "accuracy",
     "count",
     "load_config",
     "load_energy_table",
@@ -27,6 +33,14 @@ __all__ = [
 
 OPTIONS: dict = {}
 """Run options of :func:`simulate` (the hardware protocol): none, everything is in the preset."""
+
+# What this hardware declares to the registry (simulators/registry.py).
+DEFAULT_PRESET = "horowitz-45nm-fp32"
+DEFAULT_SETTINGS: dict = {}
+CALIBRATED: dict = {}  # an energy table from the literature: nothing measured
+accuracy = None  # it counts operations; it computes no outputs
+INFEASIBLE: tuple = ()
+NOTES: dict = {}
 
 
 def load_config(preset="horowitz-45nm-fp32", overrides=None) -> EnergyTable:

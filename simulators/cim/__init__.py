@@ -15,13 +15,37 @@ OPTIONS = {
 }
 """Run options of :func:`simulate` (hardware protocol): name -> (type, allowed or None, help)."""
 
+# What this hardware declares to the registry (simulators/registry.py).
+DEFAULT_PRESET = "spikesim-rram-65nm"
+DEFAULT_SETTINGS: dict = {}
+CALIBRATED: dict = {}  # projections from published designs: nothing measured
+INFEASIBLE = (MappingError,)  # a network that does not fit the chip is a result
+NOTES: dict = {}
+
+
+def accuracy(graph, config, options, x, labels, calibration, seed=0) -> dict:
+    """Accuracy of the functional crossbar programmed with ``config`` (input scales from
+    ``calibration``; cell variation drawn with ``seed``) on ``x``, against ``labels``."""
+    from simulators.cim import functional
+    from simulators.cim.functional_accuracy import evaluate
+
+    chip = functional.program(graph, config, calibration, seed=seed)
+    return evaluate(graph, lambda b: functional.run(chip, b), x, labels)
+
+
 __all__ = [
+    "CALIBRATED",
+    "DEFAULT_PRESET",
+    "DEFAULT_SETTINGS",
+    "INFEASIBLE",
+    "NOTES",
     "OPTIONS",
     "PRESETS",
     "ChipMapping",
     "CimConfig",
     "LayerMapping",
     "MappingError",
+    "accuracy",
     "estimate",
     "load_config",
     "map_graph",

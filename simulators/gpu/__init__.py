@@ -1,7 +1,7 @@
 """GPU-like chip: datasheet presets plus fitted factors, kernels as PyTorch/cuDNN/cuBLAS launch
 them (dense, event-driven, unshared), and a SimPy model of host, stream, SMs, L2 and DRAM."""
 
-from simulators.gpu.config import DTYPE_BYTES, GpuConfig, load_config, preset_names
+from simulators.gpu.config import DTYPE_BYTES, PRESETS, GpuConfig, load_config, preset_names
 from simulators.gpu.lowering import EXECUTIONS, IMPLEMENTATIONS
 from simulators.gpu.model import simulate
 
@@ -13,4 +13,44 @@ OPTIONS = {
 }
 """Run options of :func:`simulate` (hardware protocol): name -> (type, allowed or None, help)."""
 
-__all__ = ["OPTIONS", "GpuConfig", "load_config", "preset_names", "simulate"]
+# What this hardware declares to the registry (simulators/registry.py).
+DEFAULT_PRESET = "h200"
+DEFAULT_SETTINGS = {"batch": [1, 64]}
+"""The GPU at batch 1 (latency-bound, mostly idle) and at a throughput batch, since either alone
+misrepresents it."""
+CALIBRATED = {"h200": {"implementation": "eager"}}
+"""Preset -> the run options (each at its ``simulate`` default) under which it was fitted to
+measurements. Any other setting (another preset, the "tuned" kernels) is an uncalibrated
+projection, and every table says so."""
+INFEASIBLE: tuple = ()
+NOTES = {
+    "batch": "gpu batch=N: energy per image (the batch's / N); latency of the whole batch; dense "
+    "kernels do the same work for every image, so their interval is 0"
+}
+
+
+def accuracy(graph, config, options, x, labels, calibration, seed=0) -> dict:
+    """Accuracy of the network computed in the run's ``dtype`` (default bf16; integer scales from
+    ``calibration``) on ``x``, against ``labels`` (deterministic: ``seed`` is unused)."""
+    from simulators import executor
+    from simulators.cim.functional_accuracy import evaluate
+    from simulators.gpu import precision
+
+    emulated = precision.Precision(graph, options.get("dtype", "bf16"), calibration)
+    return evaluate(graph, lambda b: executor.run(graph, b, apply=emulated.apply), x, labels)
+
+
+__all__ = [
+    "CALIBRATED",
+    "DEFAULT_PRESET",
+    "DEFAULT_SETTINGS",
+    "INFEASIBLE",
+    "NOTES",
+    "OPTIONS",
+    "PRESETS",
+    "GpuConfig",
+    "accuracy",
+    "load_config",
+    "preset_names",
+    "simulate",
+]

@@ -1,42 +1,35 @@
-"""Accuracy of a design point from saved inputs: CIM through the functional crossbar, GPU
-through the dtype emulation, none for the analytic model."""
+"""Accuracy of a design point: CIM through the functional crossbar, GPU through the dtype
+emulation, none for the analytic model."""
 
-import io
-
-import numpy as np
 import pandas as pd
 import pytest
 from functional_graphs import grid_graph, grid_images
 
+from rshw.pipeline.hardware import HardwareRun
 from rshw.pipeline.hardware_accuracy import point_accuracy
 from simulators import executor
 from simulators.cim import load_config
 
 
-def saved_inputs(tmp_path, graph, x):
+def test_point_accuracy_per_hardware_kind():
+    exact = {"crossbar_rows": 8, "adc_bits": 16}
+    graph = grid_graph(load_config("neurosim-rram-22nm", exact), seed=2)
+    x = grid_images(5, seed=2)
     labels = executor.run(graph, x)["output"].argmax(1)
     labels[0] = (labels[0] + 1) % 4  # the ideal network misses exactly one image
-    buffer = io.BytesIO()
-    np.savez(buffer, x=x, labels=labels, calibration=x)
-    path = tmp_path / "inputs.npz"
-    path.write_bytes(buffer.getvalue())
-    return str(path)
 
+    def accuracy(hardware, preset, settings):
+        return point_accuracy(HardwareRun(hardware, preset, settings), graph, x, labels, x)
 
-def test_point_accuracy_per_hardware_kind(tmp_path):
-    exact = load_config("neurosim-rram-22nm", {"crossbar_rows": 8, "adc_bits": 16})
-    graph = grid_graph(exact, seed=2)
-    x = grid_images(5, seed=2)
-    inputs = saved_inputs(tmp_path, graph, x)
-    assert point_accuracy("analytic", graph, None, {}, inputs) == {}
-    cim = point_accuracy("cim", graph, exact, {}, inputs)
+    assert accuracy("analytic", "horowitz-45nm-fp32", {}) == {}
+    cim = accuracy("cim", "neurosim-rram-22nm", exact)
     assert cim["accuracy"] == cim["ideal_accuracy"] == 0.8
     assert cim["top1_error_pct"] == pytest.approx(20.0)
     assert cim["mean_spike_mismatch"] == 0.0
-    gpu = point_accuracy("gpu", graph, None, {"dtype": "fp32"}, inputs)
+    gpu = accuracy("gpu", "h200", {"dtype": "fp32"})
     assert gpu["accuracy"] == 0.8 and gpu["mean_spike_mismatch"] == 0.0
-    coarse = load_config("neurosim-rram-22nm", {"crossbar_rows": 8, "adc_bits": 1})
-    assert point_accuracy("cim", graph, coarse, {}, inputs)["mean_spike_mismatch"] > 0
+    coarse = {"crossbar_rows": 8, "adc_bits": 1}
+    assert accuracy("cim", "neurosim-rram-22nm", coarse)["mean_spike_mismatch"] > 0
 
 
 @pytest.mark.slow

@@ -4,6 +4,7 @@ is read, only a mapping that does not fit is an infeasible point, and Ctrl-C kee
 
 import json
 
+import pandas as pd
 import pytest
 
 import rshw.pipeline.sweep as sweep_module
@@ -39,9 +40,10 @@ def _cut(path):
     ("damage", "pattern"),
     [
         (lambda root: _cut(_entries(root, "trace-*/counts.npz")[0]), "trace-"),
-        (lambda root: _entries(root, "trace-*.verify.json")[0].write_text("{"), ".verify.json"),
-        (lambda root: _cut(_entries(root, "report-*/report.csv")[0]), "report-"),
-        (lambda root: _entries(root, "report-*/report.json")[0].write_text("[1,"), "report-"),
+        (lambda root: _entries(root, "verify-*/verify.json")[0].write_text("{"), "verify-"),
+        (lambda root: _cut(_entries(root, "simulate-*/report.csv")[0]), "simulate-"),
+        (lambda root: _entries(root, "simulate-*/report.json")[0].write_text("[1,"), "simulate-"),
+        (lambda root: _cut(_entries(root, "fold-*/graph.npz")[0]), "fold-"),
     ],
 )
 def test_a_damaged_cache_entry_is_recomputed(tmp_path, own_cache, cli, damage, pattern):
@@ -101,15 +103,20 @@ def _grid(tmp_path):
     return str(path)
 
 
-def test_only_a_mapping_that_does_not_fit_is_infeasible(tmp_path, monkeypatch):
+def test_only_the_declared_error_of_a_hardware_is_infeasible(tmp_path, own_cache, monkeypatch):
+    import simulators.analytic
+
     def no_room(*_):
         raise MappingError("the network needs 9 tiles; the chip has 4")
 
     monkeypatch.setattr(sweep_module.HardwareRun, "simulate", no_room)
+    with pytest.raises(MappingError):  # not declared by the analytic model: a crash
+        sweep(_grid(tmp_path), tmp_path / "s", serial=True)
+    monkeypatch.setattr(simulators.analytic, "INFEASIBLE", (MappingError,))
     stats = sweep(_grid(tmp_path), tmp_path / "s", serial=True)
-    rows = [json.loads(p.read_text()) for p in (tmp_path / "s" / "points").glob("*.json")]
+    rows = pd.read_csv(tmp_path / "s" / "results.csv")
     assert stats["points"] == len(rows) == 16
-    assert {(r["feasible"], r["error"]) for r in rows} == {
+    assert set(zip(rows.feasible, rows.error, strict=True)) == {
         (False, "the network needs 9 tiles; the chip has 4")
     }
 
@@ -126,36 +133,36 @@ def _fail_after(count, error, monkeypatch):
     monkeypatch.setattr(sweep_module.HardwareRun, "simulate", simulate)
 
 
-def test_any_other_error_stops_the_sweep_and_keeps_the_points(tmp_path, monkeypatch):
+def test_any_other_error_stops_the_sweep_and_keeps_the_points(tmp_path, own_cache, monkeypatch):
     with monkeypatch.context() as m:
         _fail_after(5, ValueError("a bug in a model"), m)
         with pytest.raises(ValueError, match="a bug in a model"):
             sweep(_grid(tmp_path), tmp_path / "s", serial=True)
-    assert len(list((tmp_path / "s" / "points").glob("*.json"))) == 5
+    assert len(list(own_cache.glob("simulate-*"))) == 5
     stats = sweep(_grid(tmp_path), tmp_path / "s", serial=True)
     assert stats["computed"] == 11 and stats["reused"] == 5
 
 
-def test_ctrl_c_in_a_sweep_says_how_many_points_are_kept(tmp_path, monkeypatch):
+def test_ctrl_c_in_a_sweep_says_how_many_points_are_kept(tmp_path, own_cache, monkeypatch):
     with monkeypatch.context() as m:
         _fail_after(3, KeyboardInterrupt(), m)
         with pytest.raises(Interrupted) as info:
             sweep(_grid(tmp_path), tmp_path / "s", serial=True)
     assert str(info.value) == (
-        f"3 of 16 points saved in {tmp_path / 's' / 'points'}; run the same command again to "
+        f"3 of 16 points saved in the cache ({own_cache}); run the same command again to "
         "compute the rest"
     )
 
 
-def test_an_unreadable_point_is_computed_again(tmp_path, capsys):
+def test_an_unreadable_point_is_computed_again(tmp_path, own_cache, capsys):
     sweep(_grid(tmp_path), tmp_path / "s", serial=True)
-    damaged = sorted((tmp_path / "s" / "points").glob("*.json"))[0]
-    damaged.write_text('{"point": ')
+    damaged = sorted(own_cache.glob("simulate-*"))[0]
+    (damaged / "report.json").write_text('{"point": ')
     capsys.readouterr()
     stats = sweep(_grid(tmp_path), tmp_path / "s", serial=True)
     assert stats["computed"] == 1 and stats["reused"] == 15
     assert f"discarding damaged cache entry {damaged}" in capsys.readouterr().err
-    assert json.loads(damaged.read_text())["feasible"] is True
+    assert json.loads((damaged / "report.json").read_text())
 
 
 def test_runcache_discard_damaged_says_one_line(tmp_path, capsys):

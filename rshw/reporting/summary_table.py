@@ -1,5 +1,6 @@
-"""The summary of a simulate run: one row per hardware run, accuracy beside energy, every per-image
-metric as mean and 95 % CI half-width; and the text the command prints."""
+"""The summary of a simulate run, written from the stages' products: one row per hardware run,
+accuracy beside energy, every per-image metric as mean and 95 % CI half-width; and the text the
+command prints."""
 
 from __future__ import annotations
 
@@ -15,31 +16,32 @@ SHOWN = ("energy_uj", "latency_ms", "sops", "firing_rate")
 """Metrics printed as ``mean ± half-width``."""
 
 
-def accuracy_columns(prep, activity) -> dict[str, Any]:
+def accuracy_columns(graph, activity) -> dict[str, Any]:
     """The checkpoint's test accuracy (None: untrained or imported) and the folded binary
     network's accuracy on the simulated images, with their number."""
     return {
-        "test_acc_pct": prep.graph.meta.get("source", {}).get("test_acc"),
+        "test_acc_pct": graph.meta.get("source", {}).get("test_acc"),
         "traced_acc_pct": activity.meta.get("accuracy_on_traced_pct"),
         "images": activity.samples,
     }
 
 
-def summary_frame(opts, result) -> pd.DataFrame:
-    """One row per hardware run of a simulate ``result``."""
-    prep, activity = result.traced.prep, result.traced.activity
+def summary_frame(result) -> pd.DataFrame:
+    """One row per hardware run of a simulate ``result`` (:class:`rshw.pipeline.simulate.
+    Simulated`)."""
+    folded, activity = result.traced.folded, result.traced.activity
     base = {
-        "model": Path(opts.model).stem,
-        "variant": opts.variant,
-        "weights": prep.label,
-        "static_input": prep.graph.meta.get("static_input"),
-        **accuracy_columns(prep, activity),
+        "model": Path(folded.record.name).stem,
+        "variant": folded.record.variant,
+        "weights": folded.label,
+        "static_input": folded.graph.meta.get("static_input"),
+        **accuracy_columns(folded.graph, activity),
     }
     rows = []
-    for run, report in result.reports.items():
-        row = {**base, **headline(run, report)}
+    for run, product in result.reports.items():
+        row = {**base, **headline(run, product.value)}
         row["images"] = row["images"] or activity.samples
-        rows.append({**row, "cached": result.cached[run]})
+        rows.append({**row, "cached": product.cached})
     return pd.DataFrame(rows)
 
 
@@ -53,9 +55,9 @@ def plus_minus(mean: Any, half: Any) -> str:
     return f"{mean:.4g} ± {half:.2g}"
 
 
-def summary_text(summary: pd.DataFrame) -> str:
-    """The printed table: metrics as mean ± 95 % CI half-width, and a footnote for anything not
-    calibrated against measurements."""
+def summary_text(summary: pd.DataFrame, notes: list[str]) -> str:
+    """The printed table: metrics as mean ± 95 % CI half-width, the runs' footnotes (each
+    hardware's declared ``NOTES``), and one for anything not calibrated against measurements."""
     shown = summary[["hardware", "preset", "calibrated", "images"]].copy()
     shown["calibrated"] = shown.calibrated.map({True: "yes", False: "NO"}).fillna("n/a")
     for metric in SHOWN:
@@ -72,11 +74,7 @@ def summary_text(summary: pd.DataFrame) -> str:
         f"{first.images} simulated images {first.traced_acc_pct:.1f}%"
     )
     lines.append("± : 95 % confidence half-width over images (Student t); n/a: no interval")
-    if summary.hardware.str.contains("batch=").any():
-        lines.append(
-            "gpu batch=N: energy per image (the batch's / N); latency of the whole batch; dense "
-            "kernels do the same work for every image, so their interval is 0"
-        )
+    lines += list(dict.fromkeys(notes))
     if (summary.calibrated == False).any():  # noqa: E712 (None means "not a measured kind")
         lines.append("calibrated NO: a projection, not fitted to measurements (preset or kernels)")
     return "\n".join(lines)
