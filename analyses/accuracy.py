@@ -85,32 +85,25 @@ def train_seconds(stem: Path) -> float | None:
 
 
 def inference_cost(stem: Path, images: int, data: str | None) -> dict:
-    """Fold the checkpoint and trace ``images`` test images: stored weights, spikes and exact
-    SOPs per image of the binary-spike network."""
-    import tempfile
-
-    from rshw.data import load_dataset
-    from rshw.pipeline.reparam import reparameterize
-    from rshw.pipeline.trace import trace
-    from rshw.training.checkpoint import load_checkpoint
+    """Fold the checkpoint and trace ``images`` test images through the cached stages: stored
+    weights, spikes and exact SOPs per image of the binary-spike network."""
+    from rshw.pipeline import stages
+    from rshw.pipeline.plan import load_split, resolve_data, resolve_model
+    from rshw.training.checkpoint import read_metadata
     from simulators.analytic.counts import count
     from simulators.ir import WEIGHTED_OPS
 
-    model, meta = load_checkpoint(stem)
-    graph = reparameterize(model.eval(), np.float64)
-    test = load_dataset(meta["dataset"]["name"], data, "test", timesteps=model.timesteps)
-    with tempfile.TemporaryDirectory() as folder:
-        activity, _ = trace(
-            graph,
-            test,
-            min(images, len(test)),
-            Path(folder) / "act",
-            dtype=np.float64,
-            progress=False,
-        )
-        counts = count(graph, activity)
-        spikes = sum(activity.sample_counts(e).sum() for e in activity.edges) / activity.samples
-        accuracy = activity.meta.get("accuracy_on_traced_pct")
+    meta = read_metadata(stem)
+    model, dataset = meta["model"], meta["dataset"]["name"]
+    record = resolve_model(
+        model["name"], model["realspike"], dataset, data, str(stem), model["timesteps"]
+    )
+    graph = stages.fold(record).graph
+    test = load_split(dataset, data, "test", record.timesteps)
+    drawn = resolve_data(dataset, data, record.timesteps, min(images, len(test)), 0, loaded=test)
+    activity = stages.trace(graph, stages.Images(drawn, test)).value
+    counts = count(graph, activity)
+    spikes = sum(activity.sample_counts(e).sum() for e in activity.edges) / activity.samples
     weighted = [n for n in graph if n.op in WEIGHTED_OPS]
     return {
         "weights_shared": sum(n.weight_count for n in weighted if n.op != "local"),
@@ -118,7 +111,7 @@ def inference_cost(stem: Path, images: int, data: str | None) -> dict:
         "spikes_per_image": float(spikes),
         "sops_per_image": float(counts["sops"].sum()),  # count() is per inference already
         "cost_images": activity.samples,
-        "folded_acc_on_cost_images": accuracy,
+        "folded_acc_on_cost_images": activity.meta.get("accuracy_on_traced_pct"),
     }
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -30,19 +29,13 @@ import pandas as pd
 from matplotlib.ticker import NullFormatter
 from tqdm import tqdm
 
+from rshw import options
 from rshw.errors import run_guarded
 from rshw.pipeline.hardware import HardwareRun, headline
-from rshw.pipeline.hardware_accuracy import normalized_arrays
 from rshw.pipeline.sweep import pareto_mask
 from rshw.reporting import figures
 from rshw.reporting.tables import markdown
-from simulators import executor
-from simulators.cim import functional, load_config
-from simulators.cim import simulate as cim_simulate
-from simulators.cim.functional_accuracy import evaluate, ideal_outputs
 from simulators.files import atomic_write_text
-from simulators.gpu import precision
-from simulators.gpu import simulate as gpu_simulate
 
 ADC_SCALING = (
     "ADC energy and area × 2^(bits - preset adc_reference_bits) (Walden figure of merit; "
@@ -51,63 +44,55 @@ ADC_SCALING = (
 
 
 def variant_points(args, variant: str, checkpoint: str | None, say) -> list[dict]:
-    """Every design point of one Real Spike variant."""
-    from rshw.data import load_dataset
-    from rshw.pipeline.prepare import prepare
-    from rshw.pipeline.trace import trace
+    """Every design point of one Real Spike variant, through the cached stages: the network
+    folded and traced once, each point's cost from the simulate stage and its accuracy from the
+    accuracy stage (test images at the model's T, the cell variation drawn with ``--seed``)."""
+    from rshw.pipeline import stages
+    from rshw.pipeline.plan import AccuracyRecord, load_split, resolve_data, resolve_model
 
-    train = load_dataset(args.dataset, args.data, "train")
-    test = load_dataset(args.dataset, args.data, "test")
-    prep = prepare(args.model, variant, train, checkpoint, args.timesteps, args.seed, say=say)
-    graph = prep.graph
-    x, labels = normalized_arrays(test, args.images, args.seed)
-    calibration, _ = normalized_arrays(train, args.calibration_images, args.seed)
-    folder = Path(tempfile.mkdtemp(prefix="chip-accuracy-"))
-    activity, _ = trace(graph, test, args.energy_images, folder / variant, seed=args.seed)
-    ideal = ideal_outputs(graph, x)
-    common = {"model": args.model, "variant": variant, "trained": prep.label, "images": len(x)}
-    common["gpu_batch"] = args.gpu_batch
+    record = resolve_model(
+        args.model,
+        variant,
+        args.dataset,
+        args.data,
+        checkpoint,
+        args.timesteps,
+        args.seed,
+        say=say,
+    )
+    folded = stages.fold(record, args.force, say)
+    split = load_split(args.dataset, args.data, "test", args.timesteps)
+    data = resolve_data(
+        args.dataset, args.data, args.timesteps, args.energy_images, args.seed, loaded=split
+    )
+    images = stages.Images(data, split)
+    traced = stages.trace(folded.graph, images, args.force)
+    stages.verify(folded, traced, images, args.force)
+    tested = resolve_data(args.dataset, args.data, args.timesteps, args.images, args.seed)
+    accuracy = AccuracyRecord(tested, args.calibration_images)
+    common = {"model": args.model, "variant": variant, "trained": folded.label}
+    common |= {"images": args.images, "gpu_batch": args.gpu_batch}
+
+    def point(run: HardwareRun, cost_run: HardwareRun) -> dict:
+        report = stages.simulate(cost_run, folded, traced, args.force).value
+        measured = stages.accuracy(run, folded, accuracy, args.force).value
+        return {**common, **headline(cost_run, report), **measured}
+
     rows = []
     with tqdm(total=len(args.adc_bits) * len(args.variation) + len(args.dtypes)) as bar:
         for bits in args.adc_bits:
-            overrides = {"adc_bits": bits}
-            report = cim_simulate(
-                graph, activity, load_config(args.preset, overrides), samples=args.energy_images
-            )
-            cost = headline(HardwareRun("cim", args.preset, overrides), report)
+            cost_run = HardwareRun("cim", args.preset, {"adc_bits": bits})
             for sigma in args.variation:
-                config = load_config(args.preset, {**overrides, "cell_variation_sigma": sigma})
-                chip = functional.program(graph, config, calibration, seed=args.seed)
-                result = evaluate(
-                    graph, lambda b, c=chip: functional.run(c, b), x, labels, ideal=ideal
+                run = HardwareRun(
+                    "cim", args.preset, {"adc_bits": bits, "cell_variation_sigma": sigma}
                 )
-                rows.append(
-                    {**common, **cost, "adc_bits": bits, "variation_sigma": sigma, **_flat(result)}
-                )
+                rows.append({**point(run, cost_run), "adc_bits": bits, "variation_sigma": sigma})
                 bar.update()
         for dtype in args.dtypes:
-            report = gpu_simulate(
-                graph, activity, args.gpu_preset, batch=args.gpu_batch, dtype=dtype
-            )
             run = HardwareRun("gpu", args.gpu_preset, {"batch": args.gpu_batch, "dtype": dtype})
-            cost = headline(run, report)
-            emulated = precision.Precision(graph, dtype, calibration)
-            result = evaluate(
-                graph,
-                lambda b, p=emulated: executor.run(graph, b, apply=p.apply),
-                x,
-                labels,
-                ideal=ideal,
-            )
-            rows.append({**common, **cost, "dtype": dtype, **_flat(result)})
+            rows.append({**point(run, run), "dtype": dtype})
             bar.update()
     return rows
-
-
-def _flat(result: dict) -> dict:
-    mismatch = result.pop("spike_mismatch")
-    result["mean_spike_mismatch"] = float(np.mean(list(mismatch.values())))
-    return {**result, **{f"mismatch:{k}": v for k, v in mismatch.items()}}
 
 
 def mark_pareto(table: pd.DataFrame) -> pd.DataFrame:
@@ -122,14 +107,15 @@ def mark_pareto(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def figure(table: pd.DataFrame, out: Path) -> list[Path]:
-    """Accuracy against energy per inference: CIM (ADC bits, variation) and GPU dtypes."""
-    fig, axes = figures.figure(2.0, 0.42, ncols=2, squeeze=False)
+    """Accuracy against energy per inference, one panel per hardware: a crossbar's points by ADC
+    bits and cell variation, a GPU's by dtype."""
+    kinds = list(table.groupby("hardware", sort=True))
+    fig, axes = figures.figure(2.0, 0.42, ncols=len(kinds), squeeze=False)
     markers = dict(zip(sorted(table.variation_sigma.dropna().unique()), "osD^v<>", strict=False))
-    for ax, hardware in zip(axes.flat, ("cim", "gpu"), strict=True):
-        part = table[table.hardware == hardware]
+    for ax, (hardware, part) in zip(axes.flat, kinds, strict=True):
         for k, (variant, g) in enumerate(part.groupby("variant")):
             color = f"C{k}"
-            if hardware == "cim":
+            if g.variation_sigma.notna().any():  # crossbar points: ADC bits × variation
                 for sigma, s in g.groupby("variation_sigma"):
                     _points(ax, s, color, markers[sigma], f"{variant}, σ = {sigma:g}")
                 for r in g[g.variation_sigma == 0].itertuples():
@@ -198,9 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--images", type=int, default=1000, help="test images for accuracy")
     p.add_argument("--energy-images", type=int, default=8, help="traced images for energy")
     p.add_argument("--calibration-images", type=int, default=256)
-    p.add_argument("-T", "--timesteps", type=int, default=4)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="results/chip_accuracy")
+    options.add(p, "timesteps", "seed", "force", out="results/chip_accuracy")
     args = p.parse_args(argv)
     checkpoints = dict(item.split("=", 1) for item in args.ckpt)
     unknown = set(checkpoints) - set(args.variants)

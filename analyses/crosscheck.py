@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from rshw import options
-from rshw.errors import run_guarded
+from rshw.errors import OptionError, run_guarded
 from rshw.reporting import figures as style
 from simulators.files import atomic_write_text
 from simulators.ir import Graph
@@ -153,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         args.ckpt,
         args.timesteps,
     )
+    if args.images == "auto":
+        raise OptionError("--images auto needs hardware energies to tighten; give a number here")
     images = test.random_subset(args.images, seed=0)
     x, _ = next(iter(make_loader(images, args.images, shuffle=False, augment=False)))
     tables, mismatches, recorded64 = [], [], None

@@ -37,26 +37,35 @@ COUNTS_RUN = ("analytic", "horowitz-45nm-fp32")
 """The run whose exact counts (SOPs, MACs, firing rate) every row of a variant carries."""
 
 
-def variant_rows(traced, runs: list, force: bool) -> list[dict]:
-    """One row per hardware run (preset and settings) for a traced variant: accuracy, counts,
-    energy and latency as mean and 95 % CI half-width over the images, area, EDP."""
-    from rshw.pipeline.hardware import HardwareRun, headline
+def counts_report(result, force: bool):
+    """The counts run's report (simulate stage, cached like any other run)."""
+    from rshw.pipeline import stages
+    from rshw.pipeline.hardware import HardwareRun
+
+    traced = result.traced
+    return stages.simulate(HardwareRun(*COUNTS_RUN), traced.folded, traced.trace, force).value
+
+
+def variant_rows(result, force: bool) -> list[dict]:
+    """One row per hardware run (preset and settings) of a simulated variant
+    (:class:`rshw.pipeline.simulate.Simulated`): accuracy, counts, energy and latency as mean and
+    95 % CI half-width over the images, area, EDP."""
+    from rshw.pipeline.hardware import headline
     from rshw.pipeline.image_stats import image_columns
-    from rshw.pipeline.simulate import report_for
-    from rshw.pipeline.summary_table import accuracy_columns
+    from rshw.reporting.summary_table import accuracy_columns
     from simulators.summary import summarize
 
-    prep, activity = traced.prep, traced.activity
-    counts, _ = report_for(HardwareRun(*COUNTS_RUN), traced, force)
-    table = summarize(prep.graph)
+    folded, activity = result.traced.folded, result.traced.activity
+    counts = counts_report(result, force)
+    table = summarize(folded.graph)
     unshared = int(table[table.kernels == "unshared"].weights.sum())
     base = {
-        "model": prep.graph.meta["model"]["name"],
-        "variant": prep.graph.meta["realspike"],
+        "model": folded.graph.meta["model"]["name"],
+        "variant": folded.graph.meta["realspike"],
         "mapping": "unshared" if unshared else "shared",
-        "weights_label": prep.label,
-        "static_input": prep.graph.meta.get("static_input"),
-        **accuracy_columns(prep, activity),
+        "weights_label": folded.label,
+        "static_input": folded.graph.meta.get("static_input"),
+        **accuracy_columns(folded.graph, activity),
         "weights": int(table.weights.sum()),
         "unshared_weights": unshared,
         **{k: v for k, v in image_columns(counts).items() if k.startswith(NETWORK_METRICS)},
@@ -66,8 +75,8 @@ def variant_rows(traced, runs: list, force: bool) -> list[dict]:
         "paper_formula_uj": counts.summary["paper_formula_pj"] / 1e6,
     }
     rows = []
-    for run in runs:
-        report, _ = report_for(run, traced, force)
+    for run, product in result.reports.items():
+        report = product.value
         row = {**headline(run, report), **base}
         by = report.frame.groupby("component").energy_pj.sum() / 1e6
         row.update({f"{COMPONENT_PREFIX}{c}": v for c, v in by.items()})
@@ -82,19 +91,15 @@ def variant_rows(traced, runs: list, force: bool) -> list[dict]:
     return rows
 
 
-def layer_table(traced) -> pd.DataFrame:
+def layer_table(result) -> pd.DataFrame:
     """Per layer: firing rate (LIF layers) and exact SOPs per inference (weighted layers)."""
-    from rshw.pipeline.hardware import HardwareRun
-    from rshw.pipeline.simulate import report_for
-
-    counts, _ = report_for(HardwareRun(*COUNTS_RUN), traced)
+    counts = counts_report(result, False)
     sops = counts.frame[counts.frame.event == "sop"].groupby("layer", sort=False).events.sum()
+    activity = result.traced.activity
     rows = []
-    for node in traced.prep.graph:
-        if node.op == "lif" and node.name in traced.activity.edges:
-            rows.append(
-                {"layer": node.name, "firing_rate": traced.activity.rate(node.name), "sops": 0.0}
-            )
+    for node in result.traced.folded.graph:
+        if node.op == "lif" and node.name in activity.edges:
+            rows.append({"layer": node.name, "firing_rate": activity.rate(node.name), "sops": 0.0})
         elif node.name in sops.index:
             rows.append({"layer": node.name, "firing_rate": None, "sops": float(sops[node.name])})
     return pd.DataFrame(rows)
@@ -130,7 +135,7 @@ FOOTNOTES = (
 
 def shown_table(table: pd.DataFrame) -> pd.DataFrame:
     """The table as printed: mean ± half-width strings, calibration spelled out."""
-    from rshw.pipeline.summary_table import plus_minus
+    from rshw.reporting.summary_table import plus_minus
 
     shown = table[list(SHOWN)].copy()
     shown["calibrated"] = shown.calibrated.map({True: "yes", False: "NO"}).fillna("n/a")
@@ -155,15 +160,22 @@ def write_tables(table: pd.DataFrame, out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rshw.pipeline.hardware import DEFAULT_PRESETS, expand_runs
+    from dataclasses import replace
+
+    from rshw.pipeline.hardware import HARDWARE, default_settings, expand_runs, module
+    from rshw.pipeline.plan import SimulateOptions, resolve
     from rshw.pipeline.prepare import shipped_name
-    from rshw.pipeline.simulate import SimulateOptions, prepare_traced
+    from rshw.pipeline.simulate import simulate_plan
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     options.add(p, "model", "variants")
-    p.add_argument("--analytic", default="horowitz-45nm-fp32,horowitz-45nm-int8")
-    p.add_argument("--cim", default=None, help='CIM presets (default: all; "" for none)')
-    p.add_argument("--gpu", default=None, help="GPU presets (default: h200,orin)")
+    for hw in HARDWARE:
+        p.add_argument(
+            f"--{hw}",
+            default=None,
+            help=f"{hw} presets, a comma list (default: {', '.join(module(hw).COMPARED)}; "
+            '"" for none)',
+        )
     options.add(
         p,
         "gpu_batches",
@@ -175,15 +187,18 @@ def main(argv: list[str] | None = None) -> int:
         "ckpt_dir",
         "out",
         "force",
+        "hw_option",
     )
     args = p.parse_args(argv)
     start = time.perf_counter()
-    batches = {"gpu": {"batch": [int(b) for b in args.gpu_batches.split(",")]}}
+    given = options.hw_options([f"gpu.batch={args.gpu_batches}", *args.hw_option])
     runs = []
-    for hw, names in (("analytic", args.analytic), ("cim", args.cim), ("gpu", args.gpu)):
-        chosen = names.split(",") if names is not None else _default_presets(hw, DEFAULT_PRESETS)
+    for hw in HARDWARE:
+        names = getattr(args, hw)
+        chosen = names.split(",") if names is not None else module(hw).COMPARED
+        settings = {**default_settings(hw), **given.get(hw, {})}
         for name in filter(None, chosen):
-            runs += expand_runs((hw,), {hw: name}, {hw: batches.get(hw, {})})
+            runs += expand_runs((hw,), {hw: name}, {hw: settings})
     out = Path(args.out or f"results/energy/{args.model}")
     rows, verification, layers = [], {}, {}
     for variant in args.variants.split(","):
@@ -191,22 +206,21 @@ def main(argv: list[str] | None = None) -> int:
         if args.ckpt_dir:
             candidate = Path(args.ckpt_dir) / shipped_name(args.model, args.dataset, variant)
             ckpt = str(candidate) if candidate.with_suffix(".json").is_file() else None
-        opts = SimulateOptions(
+        request = SimulateOptions(
             model=args.model,
             variant=variant,
             ckpt=ckpt,
             dataset=args.dataset,
             data=args.data,
             images=args.images,
-            hardware=(),
             timesteps=args.timesteps,
             force=args.force,
             static_input=args.static_input,
         )
-        traced = prepare_traced(opts)
-        verification[variant] = traced.verification
-        rows += variant_rows(traced, runs, args.force)
-        layers[variant] = layer_table(traced)
+        result = simulate_plan(replace(resolve(request), runs=tuple(runs)))
+        verification[variant] = result.traced.verification.value
+        rows += variant_rows(result, args.force)
+        layers[variant] = layer_table(result)
     table = pd.DataFrame(rows)
     out.mkdir(parents=True, exist_ok=True)
     write_tables(table, out)
@@ -246,14 +260,6 @@ def main(argv: list[str] | None = None) -> int:
         f"in {manifest['seconds']:.0f} s"
     )
     return 0
-
-
-def _default_presets(hw: str, defaults: dict[str, str]) -> list[str]:
-    from rshw.pipeline.hardware import preset_names
-
-    if hw == "gpu":
-        return [n for n in ("h200", "orin") if n in preset_names("gpu")] or [defaults["gpu"]]
-    return preset_names(hw)
 
 
 if __name__ == "__main__":

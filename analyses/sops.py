@@ -28,7 +28,8 @@ from simulators.files import atomic_write_text
 
 
 def layer_counts(traced) -> pd.DataFrame:
-    counts = count(traced.prep.graph, traced.activity)
+    """Per weighted layer: the exact count and both rate conventions, with their errors."""
+    counts = count(traced.folded.graph, traced.activity)
     cols = [*SOP_COLUMNS, "macs", "input_spikes", "input_neurons"]
     table = counts.groupby(["layer", "op"], sort=False)[cols].sum().reset_index()
     table = table[(table.sops > 0) | (table.macs > 0)].copy()
@@ -39,26 +40,26 @@ def layer_counts(traced) -> pd.DataFrame:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rshw.pipeline.simulate import SimulateOptions, prepare_traced
+    from rshw.pipeline.plan import SimulateOptions, resolve
+    from rshw.pipeline.simulate import simulate_plan
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    options.add(p, "model", "variants", "dataset", "data", "images", "timesteps", "out")
+    options.add(p, "model", "variants", "dataset", "data", "images", "timesteps", "out", "force")
     args = p.parse_args(argv)
     out = Path(args.out or f"results/sops/{args.model}")
     frames = []
     for variant in args.variants.split(","):
-        traced = prepare_traced(
-            SimulateOptions(
-                model=args.model,
-                variant=variant,
-                dataset=args.dataset,
-                data=args.data,
-                images=args.images,
-                hardware=(),
-                timesteps=args.timesteps,
-            )
+        request = SimulateOptions(
+            model=args.model,
+            variant=variant,
+            dataset=args.dataset,
+            data=args.data,
+            images=args.images,
+            timesteps=args.timesteps,
+            force=args.force,
         )
-        frames.append(layer_counts(traced).assign(variant=variant, weights=traced.prep.label))
+        traced = simulate_plan(resolve(request)).traced
+        frames.append(layer_counts(traced).assign(variant=variant, weights=traced.folded.label))
     table = pd.concat(frames, ignore_index=True)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "sops.csv", table.to_csv(index=False))

@@ -40,13 +40,15 @@ def torch_baseline(args) -> float:
     """Seconds of the (untrained) torch model's forward pass on the same number of images."""
     from rshw.data import load_dataset
     from rshw.models import create_model
-    from rshw.pipeline.simulate import traced_inputs
+    from rshw.pipeline.plan import resolve_data
+    from rshw.pipeline.stages import Images
 
     test = load_dataset("cifar10-sample", None, "test", timesteps=args.timesteps)
     model = create_model(
         args.model, realspike="channel", timesteps=args.timesteps, in_channels=3, input_size=32
     ).eval()
-    x = traced_inputs(test, args.images, 0)
+    drawn = resolve_data("cifar10-sample", None, args.timesteps, args.images, 0, loaded=test)
+    x = Images(drawn, test).inputs()
     with torch.no_grad():
         model(x[:1])  # warm-up
         _, seconds = timed(lambda: model(x))

@@ -8,6 +8,7 @@ rejects unknown or missing keys by name, and keeps the sources for reports.
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -77,7 +78,7 @@ def load_preset(
         if key not in fields:
             raise ConfigError(f"override: unknown key {key!r}; allowed keys: {', '.join(fields)}")
         values[key] = value
-        provenance[key] = {"unit": fields[key].metadata.get("unit", ""), "source": "override"}
+        provenance[key] = {"unit": fields[key].metadata.get("unit", ""), "source": OVERRIDE}
     missing = [
         k
         for k, f in fields.items()
@@ -91,7 +92,25 @@ def load_preset(
         config = cls(**values)
     except (TypeError, ValueError) as e:
         raise ConfigError(f"{path}: {e}") from None
+    _remember_sources(config, provenance)
     return config, provenance
+
+
+OVERRIDE = "override (--hw-option or a sweep grid)"
+"""The source of a value that replaced the preset's."""
+_SOURCES: dict[int, dict] = {}
+
+
+def _remember_sources(config: Any, provenance: dict) -> None:
+    """Keep a loaded config's ``{key: {unit, source}}`` beside it (for as long as it lives), so
+    a model given the config object, not the preset's name, still reports every value's source."""
+    _SOURCES[id(config)] = provenance
+    weakref.finalize(config, _SOURCES.pop, id(config), None)
+
+
+def sources_of(config: Any) -> dict:
+    """The ``{key: {unit, source}}`` of a config :func:`load_preset` built ({} for another)."""
+    return _SOURCES.get(id(config), {})
 
 
 def require(condition: bool, key: str, allowed: str) -> None:

@@ -12,7 +12,8 @@ declares, in its ``__init__``:
   network's accuracy as this hardware computes it), or None when it computes none;
 - ``INFEASIBLE``: the exceptions that mean "the network does not fit this design point" (a
   result of a sweep, not a crash);
-- ``NOTES``: run option -> the footnote a table shows when a run sets it.
+- ``NOTES``: run option -> the footnote a table shows when a run sets it;
+- ``COMPARED``: the presets a comparison across hardware (``analyses/energy.py``) runs by default.
 
 Code above ``simulators/`` asks this registry; it never branches on a hardware's name.
 """

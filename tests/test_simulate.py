@@ -166,6 +166,15 @@ def test_hardware_options_reach_the_models(tmp_path, capsys):
     manifest = json.loads((tmp_path / "opts" / "manifest.json").read_text())
     assert manifest["reports"]["gpu"]["summary"]["batch"] == 4
     assert manifest["reports"]["analytic"]["config"]["energy_table"]["weight_bits"] == 8
+    # every value keeps its source: the override says so, the others name the preset's source
+    import tomllib
+
+    from simulators.analytic.model import PRESETS
+
+    preset = tomllib.loads((PRESETS / "horowitz-45nm-fp32.toml").read_text())
+    sources = manifest["reports"]["analytic"]["config"]["sources"]
+    assert sources["weight_bits"]["source"].startswith("override")
+    assert sources["mac_pj"]["source"] == preset["mac_pj"]["source"] != ""
     assert run(tmp_path, "--hw", "gpu", "--hw-option", "gpu.batchsize=4", out="bad") == 2
     assert "run options of gpu: batch, dtype, execution, implementation" in capsys.readouterr().err
 

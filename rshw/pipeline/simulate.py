@@ -16,6 +16,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from rshw.errors import OptionError
 from rshw.pipeline import stages
 from rshw.pipeline.hardware import HardwareRun, headline
 from rshw.pipeline.image_stats import grow_images, relative_half_width
@@ -70,6 +71,12 @@ def simulate_plan(plan: Plan, say=print) -> Simulated:
     """Fold once; trace, verify and simulate ``plan.images`` images, or with ``auto`` a doubling
     number of them until every run's energy CI half-width is within the target of its mean or the
     cap (at most the test split) is reached."""
+    rule = plan.images
+    if rule.images == "auto" and not plan.runs:
+        raise OptionError(
+            "--images auto grows the images until the energies' intervals are tight: "
+            "it needs at least one hardware run"
+        )
     folded = stages.fold(plan.model, plan.force, say)
     if folded.product.cached:
         say(f"fold: cached ({stages.runcache.entry(folded.key)})")
@@ -84,7 +91,6 @@ def simulate_plan(plan: Plan, say=print) -> Simulated:
             for run, product in done[-1].reports.items()
         }
 
-    rule = plan.images
     if rule.images != "auto":
         measure(rule.images)
         return done[-1]

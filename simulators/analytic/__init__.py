@@ -12,6 +12,7 @@ def preset_names() -> list[str]:
 
 __all__ = [
     "CALIBRATED",
+    "COMPARED",
     "COUNT_COLUMNS",
     "DEFAULT_PRESET",
     "DEFAULT_SETTINGS",
@@ -40,6 +41,7 @@ DEFAULT_SETTINGS: dict = {}
 CALIBRATED: dict = {}  # an energy table from the literature: nothing measured
 accuracy = None  # it counts operations; it computes no outputs
 INFEASIBLE: tuple = ()
+COMPARED = tuple(preset_names())  # the comparison runs every energy table
 NOTES: dict = {}
 
 

@@ -26,7 +26,14 @@ import pandas as pd
 from simulators.activity import Activity
 from simulators.analytic.counts import COUNT_COLUMNS, count_per_sample
 from simulators.analytic.memory import WeightPlacement, place_weights
-from simulators.config import ConfigError, load_preset, preset_path, require, unit_field
+from simulators.config import (
+    ConfigError,
+    load_preset,
+    preset_path,
+    require,
+    sources_of,
+    unit_field,
+)
 from simulators.ir import Graph, Node, computed_once, static_input_policy
 from simulators.per_image import firing_rates
 from simulators.report import Report
@@ -114,7 +121,7 @@ def simulate(
 ) -> Report:
     """The analytic Report: per layer, step and event, the count and its energy (mean over the
     traced images), and per image its energy, SOPs and firing rate."""
-    provenance: dict = {}
+    provenance = sources_of(config)
     if isinstance(config, str):
         config, provenance = load_energy_table(config)
     if not isinstance(config, EnergyTable):

@@ -20,6 +20,7 @@ DEFAULT_PRESET = "spikesim-rram-65nm"
 DEFAULT_SETTINGS: dict = {}
 CALIBRATED: dict = {}  # projections from published designs: nothing measured
 INFEASIBLE = (MappingError,)  # a network that does not fit the chip is a result
+COMPARED = tuple(preset_names())  # the comparison runs every CIM preset
 NOTES: dict = {}
 
 
@@ -35,6 +36,7 @@ def accuracy(graph, config, options, x, labels, calibration, seed=0) -> dict:
 
 __all__ = [
     "CALIBRATED",
+    "COMPARED",
     "DEFAULT_PRESET",
     "DEFAULT_SETTINGS",
     "INFEASIBLE",

@@ -19,7 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from simulators.config import ConfigError, load_preset, preset_path, require, unit_field
+from simulators.config import (
+    OVERRIDE,
+    ConfigError,
+    load_preset,
+    preset_path,
+    require,
+    sources_of,
+    unit_field,
+)
 from simulators.config import preset_names as _preset_names
 
 PRESETS = Path(__file__).parent / "presets"
@@ -247,4 +255,6 @@ def resolve(config: CimConfig | str | Path, **overrides: Any) -> tuple[CimConfig
     unknown = set(overrides) - {f.name for f in dataclasses.fields(CimConfig)}
     if unknown:
         raise ConfigError(f"override: unknown key(s) {sorted(unknown)}")
-    return dataclasses.replace(config, **overrides), {}
+    sources = sources_of(config)
+    changed = {k: {**sources.get(k, {}), "source": OVERRIDE} for k in overrides}
+    return dataclasses.replace(config, **overrides), {**sources, **changed}

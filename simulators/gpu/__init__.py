@@ -23,6 +23,7 @@ CALIBRATED = {"h200": {"implementation": "eager"}}
 measurements. Any other setting (another preset, the "tuned" kernels) is an uncalibrated
 projection, and every table says so."""
 INFEASIBLE: tuple = ()
+COMPARED = ("h200", "orin")  # a datacenter and an embedded GPU
 NOTES = {
     "batch": "gpu batch=N: energy per image (the batch's / N); latency of the whole batch; dense "
     "kernels do the same work for every image, so their interval is 0"
@@ -42,6 +43,7 @@ def accuracy(graph, config, options, x, labels, calibration, seed=0) -> dict:
 
 __all__ = [
     "CALIBRATED",
+    "COMPARED",
     "DEFAULT_PRESET",
     "DEFAULT_SETTINGS",
     "INFEASIBLE",
