@@ -53,11 +53,13 @@ def _table(folder: Path) -> pd.DataFrame:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not DASK.exists(), reason=f"no dask command at {DASK}")
-def test_a_worker_killed_mid_sweep(tmp_path):
+def test_a_worker_killed_mid_sweep(tmp_path, monkeypatch):
     grid = tmp_path / "grid.toml"
     grid.write_text(GRID)
-    serial = sweep(str(grid), tmp_path / "serial", serial=True)  # also fills the trace cache
+    serial = sweep(str(grid), tmp_path / "serial", serial=True)
     assert serial["points"] == POINTS
+    monkeypatch.setenv("RSHW_CACHE", str(tmp_path / "cluster-cache"))  # the cluster computes all
+    reports = tmp_path / "cluster-cache" / "runs"
 
     address_file = tmp_path / "scheduler.json"
     started: list[subprocess.Popen] = []
@@ -93,10 +95,9 @@ def test_a_worker_killed_mid_sweep(tmp_path):
             tmp_path / "sweep.log",
         )  # fmt: skip
         started.append(run)
-        points = out / "points"
-        _wait_for(lambda: len(list(points.glob("*.json"))) >= 2, 120, "the first points")
+        _wait_for(lambda: len(list(reports.glob("simulate-*"))) >= 2, 120, "the first points")
         workers[0].kill()
-        done_at_kill = len(list(points.glob("*.json")))
+        done_at_kill = len(list(reports.glob("simulate-*")))
         assert done_at_kill < POINTS, "the sweep ended before the worker was killed"
         assert run.wait(timeout=180) == 0, (tmp_path / "sweep.log").read_text()[-2000:]
         assert workers[0].wait(timeout=10) == -signal.SIGKILL

@@ -1,6 +1,7 @@
 import dataclasses
 
 import pytest
+import tomllib
 
 from simulators.cim import PRESETS, CimConfig, load_config, preset_names
 from simulators.cim.config import resolve
@@ -79,7 +80,12 @@ def test_overrides_paths_and_dataclasses(tmp_path):
     path.write_text((PRESETS / "spikesim-rram-65nm.toml").read_text())
     assert load_config(path) == load_config("spikesim-rram-65nm")
     again, sources = resolve(config, mode="event")
-    assert again.mode == "event" and again.chips == 4 and sources == {}
+    assert again.mode == "event" and again.chips == 4
+    # every value keeps its source: both overrides say so, the rest name the preset's
+    preset = tomllib.loads((PRESETS / "spikesim-rram-65nm.toml").read_text())
+    assert sources["mode"]["source"].startswith("override")
+    assert sources["chips"]["source"].startswith("override")
+    assert sources["clock_mhz"]["source"] == preset["clock_mhz"]["source"] != ""
 
 
 @pytest.mark.parametrize(
