@@ -164,9 +164,7 @@ def _points(ax, part: pd.DataFrame, color: str, marker: str, label: str) -> None
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--model", default="scnn")
-    p.add_argument("--dataset", default="mnist")
-    p.add_argument("--data", default=None, help="dataset folder or file (default: searched)")
+    options.add(p, "data", model="scnn", dataset="mnist")
     p.add_argument("--variants", nargs="+", default=["channel", "element"])
     p.add_argument(
         "--ckpt",
