@@ -15,9 +15,7 @@ def test_keys_differ_by_input_and_stage_and_are_stable():
     assert a.startswith("trace-")
 
 
-def test_the_code_hash_covers_every_source_and_preset_file_and_nothing_else(
-    tmp_path, monkeypatch
-):
+def test_the_code_hash_covers_every_source_and_preset_file_and_nothing_else(tmp_path, monkeypatch):
     """A package of our own: editing any .py or .toml file, or adding one, changes the hash; a
     compiled file or a figure does not."""
     package = tmp_path / "probe_pkg"
