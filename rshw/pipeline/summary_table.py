@@ -72,6 +72,12 @@ def summary_text(summary: pd.DataFrame) -> str:
         f"{first.images} simulated images {first.traced_acc_pct:.1f}%"
     )
     lines.append("± : 95 % confidence half-width over images (Student t); n/a: no interval")
+    correlated = summary.dropna(subset=["energy_sop_correlation"])
+    if len(correlated):
+        pairs = ", ".join(
+            f"{h} {r:.3f}" for h, r in correlated[["hardware", "energy_sop_correlation"]].values
+        )
+        lines.append(f"per-image energy vs SOPs, Pearson r over the images: {pairs}")
     if summary.hardware.str.contains("batch=").any():
         lines.append(
             "gpu batch=N: energy per image (the batch's / N); latency of the whole batch; dense "
