@@ -33,6 +33,7 @@ CHOICES = {
     "mode": ("event", "dense"),
     "zero_input_reads": ("skip", "read"),
     "power_gating": ("none", "idle-tiles"),
+    "input_fetch_scope": ("pe-cycle", "pe-group"),
 }
 
 
@@ -133,6 +134,9 @@ class CimConfig:
     wakeup_cycles: int = _f("cycle", default=0)
     # fraction of a tile's leakage that stays while it is gated (volatile cells keep weights)
     gated_leakage_fraction: float = _f("", default=0.0)
+    # input_fetch_pj per PE-cycle (SpikeSim) or once per PE group and window, broadcast to the
+    # column blocks that share its rows (NeuroSim Chip.cpp numBitToLoadOut: rows × windows)
+    input_fetch_scope: str = _f("", default="pe-cycle")
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):

@@ -85,7 +85,7 @@ def events(costs: LayerCosts, config: CimConfig, xbar, pe, neuron, rows) -> dict
         "temp_buffer_writes": units * costs.lanes,
         "subtractor_bit_ops": units * costs.lanes * config.psum_bits,
         "adds": tree + pe * costs.shift_adds,
-        "input_fetches": pe_cycles,
+        "input_fetches": pe_cycles if config.input_fetch_scope == "pe-cycle" else pe,
         "htree_transfers": pe_cycles,
         "tile_buffer_accesses": pe_cycles,
         "neuron_ops": neuron * costs.column_blocks,

@@ -153,7 +153,8 @@ def test_gated_leakage_by_hand(tmp_path):
     PE-cycle is 2 × (10 + 1) + 3 = 25 cycles; per step 6 rows × 6 positions × 25 = 900 cycles,
     one 3-cycle wake-up, and 6 rows × 1 neuron cycle (6 vectors over 32 units): 909 per step.
     stem (its own tile, computed once): 6 × 6 positions × 8 bit-planes × 25 = 7200 cycles and
-    one wake-up at step 0, 6 neuron cycles at each step. Leakage = those cycles × 1 mW × 1 ns;
+    one wake-up at step 0, 6 neuron cycles at each step. Leakage = those cycles × the tile's
+    leakage × 1 ns;
     wake-ups: 2 steps of the layer + 1 of the stem, × wakeup_pj_per_tile.
     """
     graph = one_layer(8, 6, 3, 1, 1, 8)
@@ -163,7 +164,7 @@ def test_gated_leakage_by_hand(tmp_path):
     report = simulate(graph, write(graph, tmp_path / "a", random_maps(graph, 0.3, 0)), config)
     powered = 2 * (900 + 3 + 6) + (7200 + 3 + 2 * 6)
     leak = report.frame[report.frame.component == "leakage"].energy_pj.sum()
-    assert leak == pytest.approx(powered * 1.0 * 1.0)  # cycles × 1 mW × 1 ns
+    assert leak == pytest.approx(powered * config.leakage_mw_per_tile * 1.0)  # × 1 ns
     wake = report.frame[report.frame.component == "power_gating"].energy_pj.sum()
     assert wake == pytest.approx(3 * config.wakeup_pj_per_tile)
     assert report.summary["powered_tile_fraction"] < 1
