@@ -105,6 +105,7 @@ NEUROSIM_CHIP = {
     # per-tile and per-PE constants of the preset, restated for this PE (16 subarrays, 2,048
     # rows) and tile (64 subarrays): the same sources, other sizes (see the preset's keys)
     "leakage_mw_per_tile": 0.00959,  # NeuroSim's 1024×1024 tile leaks 9.59 µW
+    "wakeup_pj_per_tile": 0.00959 * 10,  # its leakage over a 10-cycle break-even time
     "input_fetch_pj": 2048 / 3 * 0.0705,  # 2,048 rows / K reuse × 0.0705 pJ per bit
     "tile_buffer_pj": 16 * 16 * 0.0705,  # 16 outputs (8 columns each) × 16 bits × 0.0705 pJ
 }
@@ -224,13 +225,42 @@ def compare(path: str | Path, config: CimConfig | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# what each new effect changes: the chip above with one key changed
+EFFECTS = {
+    "as NeuroSim (every crossbar read, active rows priced, no gating)": {},
+    "active rows not priced": {"crossbar_row_read_pj": 0.0, "adc_row_pj": 0.0},
+    "all-zero inputs skipped": {"zero_input_reads": "skip"},
+    "idle tiles gated": {"power_gating": "idle-tiles"},
+}
+
+
+def effects(path: str | Path) -> pd.DataFrame:
+    """Energy (all windows) and latency of VGG8 at both densities under each effect."""
+    rows = []
+    for label, change in EFFECTS.items():
+        config = chip(change)
+        for case, densities in (("p10", (0.10,) * 8), ("mask", MASK_DENSITIES)):
+            _, report = run(densities, Path(path) / f"{len(rows)}", config)
+            s = report.summary
+            rows.append(
+                {
+                    "effect": label,
+                    "case": case,
+                    "dynamic_uj": s["dynamic_energy_pj"] * 1e-6,
+                    "static_uj": s["leakage_energy_pj"] * 1e-6,
+                    "latency_us": s["latency_s"] * 1e6,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
 def main() -> None:
     import tempfile
 
+    pd.set_option("display.width", 140)
     with tempfile.TemporaryDirectory() as tmp:
-        table = compare(tmp)
-    pd.set_option("display.width", 120)
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        for table in (compare(tmp), effects(tmp)):
+            print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
 
 
 if __name__ == "__main__":
