@@ -205,6 +205,7 @@ def headline(run: HardwareRun, report: Report) -> dict[str, Any]:
         "calibrated": run.calibrated,
         **image_columns(report),
         "area_mm2": report.summary.get("area_mm2"),
+        "energy_sop_correlation": report.summary.get("energy_sop_correlation"),
     }
     latency = row["latency_ms"]
     row["edp_uj_ms"] = None if latency is None else row["energy_uj"] * latency

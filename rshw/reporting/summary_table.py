@@ -75,6 +75,12 @@ def summary_text(summary: pd.DataFrame, notes: list[str]) -> str:
     )
     lines.append("± : 95 % confidence half-width over images (Student t); n/a: no interval")
     lines += list(dict.fromkeys(notes))
+    correlated = summary.dropna(subset=["energy_sop_correlation"])
+    if len(correlated):
+        pairs = ", ".join(
+            f"{h} {r:.3f}" for h, r in correlated[["hardware", "energy_sop_correlation"]].values
+        )
+        lines.append(f"per-image energy vs SOPs, Pearson r over the images: {pairs}")
     if (summary.calibrated == False).any():  # noqa: E712 (None means "not a measured kind")
         lines.append("calibrated NO: a projection, not fitted to measurements (preset or kernels)")
     return "\n".join(lines)

@@ -15,6 +15,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from simulators.cim.config import CimConfig
@@ -44,6 +46,7 @@ def dense_work(m: LayerMapping, config: CimConfig, costs: LayerCosts, steps: int
         neuron_cycles=_per_row(
             m, steps, -(-neuron_ops // config.neuron_units_per_tile) * config.neuron_cycles
         ),
+        rows=_per_row(m, steps, sum(m.block_rows) * m.width * m.passes),
     )
 
 
@@ -54,6 +57,10 @@ def rate_work(
     steps = len(rates)
     if not m.binary_input:
         return dense_work(m, config, costs, steps)
+    if config.zero_input_reads == "read":
+        dense = dense_work(m, config, costs, steps)
+        active = np.asarray(rates, float)[None, :, None] * sum(m.block_rows) * m.width
+        return dataclasses.replace(dense, rows=np.repeat(active, m.rows, 2))
     silent = (1 - np.asarray(rates, float))[:, None]  # [T, 1]
     rows = np.asarray(m.block_rows)
     cpp = m.crossbars_per_pe
@@ -76,6 +83,7 @@ def rate_work(
             m.rows,
             2,
         ),
+        rows=np.repeat((np.asarray(rates, float) * rows.sum() * m.width)[None, :, None], m.rows, 2),
     )
 
 

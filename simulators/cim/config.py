@@ -39,6 +39,9 @@ CHOICES = {
     "pe_accumulation": ("analog", "digital"),
     "interconnect": ("htree", "mesh"),
     "mode": ("event", "dense"),
+    "zero_input_reads": ("skip", "read"),
+    "power_gating": ("none", "idle-tiles"),
+    "input_fetch_scope": ("pe-cycle", "pe-group"),
 }
 
 
@@ -125,6 +128,23 @@ class CimConfig:
     stuck_at_0_rate: float = _f("", default=0.0)
     stuck_at_1_rate: float = _f("", default=0.0)
     on_off_ratio: float = _f("", default=0.0)
+    # energy from activity and power gating (issue 22 items 1 and 3; work.py, gating.py)
+    # per active row (input 1) of a crossbar read: word-line charge and cell currents, as
+    # NeuroSim's SubArray::CalculatePower (numRow · activityRowRead); the rest is crossbar_read_pj
+    crossbar_row_read_pj: float = _f("pJ", default=0.0)
+    # per active row of a conversion's unit: the column's conductance in the ADC's current
+    adc_row_pj: float = _f("pJ", default=0.0)
+    # a crossbar whose rows see no spike: "skip" (neither read nor converted) or "read"
+    zero_input_reads: str = _f("", default="skip")
+    # "idle-tiles": a tile is powered only while its layer works (+ wake-up), else "none"
+    power_gating: str = _f("", default="none")
+    wakeup_pj_per_tile: float = _f("pJ", default=0.0)
+    wakeup_cycles: int = _f("cycle", default=0)
+    # fraction of a tile's leakage that stays while it is gated (volatile cells keep weights)
+    gated_leakage_fraction: float = _f("", default=0.0)
+    # input_fetch_pj per PE-cycle (SpikeSim) or once per PE group and window, broadcast to the
+    # column blocks that share its rows (NeuroSim Chip.cpp numBitToLoadOut: rows × windows)
+    input_fetch_scope: str = _f("", default="pe-cycle")
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -180,6 +200,11 @@ class CimConfig:
             "0 (ideal: an off cell conducts nothing) or a ratio > 1",
         )
 
+        require(
+            self.gated_leakage_fraction <= 1,
+            "gated_leakage_fraction",
+            "a fraction in [0, 1] of a tile's leakage that remains while it is gated",
+        )
         shortest = self.crossbar_read_cycles + self.adc_cycles + self.pe_overhead_cycles
         require(
             self.idle_position_cycles <= shortest,

@@ -20,6 +20,8 @@ from simulators.ir import Graph
 # count name → (component, event, config key of the energy per event)
 ACTIONS = {
     "crossbar_reads": ("crossbar", "read", "crossbar_read_pj"),
+    "crossbar_row_reads": ("crossbar", "row_read", "crossbar_row_read_pj"),
+    "adc_row_conversions": ("adc", "row_conversion", "adc_row_pj"),
     "adc_conversions": ("adc", "conversion", "adc_conversion_pj"),
     "mux_selects": ("mux", "select", "mux_pj"),
     "subtractor_bit_ops": ("subtractor", "bit_op", "subtractor_pj_per_bit"),
@@ -66,11 +68,6 @@ def energy_rows(
                     }
                 )
     return rows
-
-
-def leakage_pj(config: CimConfig, tiles: int, cycles: float) -> float:
-    """Static energy of the used tiles over ``cycles`` (mW × ns = pJ)."""
-    return config.leakage_mw_per_tile * tiles * cycles * config.clock_ns
 
 
 def area_rows(hardware: str, graph: Graph, mapping: ChipMapping) -> list[dict[str, Any]]:

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from simulators.activity import Activity, ActivityError
-from simulators.cim import closed_form, dataflow, energy, sim
+from simulators.cim import closed_form, dataflow, energy, gating, sim
 from simulators.cim.config import CimConfig, resolve
 from simulators.cim.mapping import ChipMapping, map_graph, mapping_table
 from simulators.cim.network import Packets, packets
@@ -63,6 +64,7 @@ def layer_works(
         )
         if name in once:
             works[name] = first_step_only(works[name])
+        works[name] = gating.with_wakeups(works[name], config)
     return works
 
 
@@ -90,13 +92,13 @@ def digital_ops(
 
 def _counts(costs: LayerCosts, config: CimConfig, w: LayerWork) -> dict[str, np.ndarray]:
     """Action counts per step ``[T]``, mean over samples."""
-    per_step = [w.xbar.sum(-1).mean(0), w.pe.sum(-1).mean(0), w.neuron.sum(-1).mean(0)]
+    per_step = [getattr(w, k).sum(-1).mean(0) for k in ("xbar", "pe", "neuron", "rows")]
     return events(costs, config, *per_step)
 
 
 def _sample_pj(costs: LayerCosts, config: CimConfig, w: LayerWork) -> np.ndarray:
     """Dynamic energy of one layer's work per sample ``[samples]``."""
-    totals = [w.xbar.sum((1, 2)), w.pe.sum((1, 2)), w.neuron.sum((1, 2))]
+    totals = [getattr(w, k).sum((1, 2)) for k in ("xbar", "pe", "neuron", "rows")]
     return sum(
         np.asarray(n, float) * getattr(config, energy.ACTIONS[action][2])
         for action, n in events(costs, config, *totals).items()
@@ -170,22 +172,27 @@ def simulate(
         rows += network
     dynamic_pj = sum(r["energy_pj"] for r in rows)
     per_inference_cycles = result.makespan_cycles / samples
-    leak_pj = energy.leakage_pj(config, mapping.tiles, per_inference_cycles)
-    if leak_pj:
-        rows.append(
-            {
-                "hardware": hardware,
-                "layer": "chip",
-                "op": "chip",
-                "step": -1,
-                "component": "leakage",
-                "event": "static",
-                "events": per_inference_cycles,
-                "cycles": per_inference_cycles,
-                "energy_pj": leak_pj,
-                "area_um2": 0.0,
-            }
-        )
+    static = gating.static_energy(mapping, work, per_inference_cycles, samples)
+    leak_pj = static.leakage_pj + static.wakeup_pj
+    for component, event, n, pj in (
+        ("leakage", "static", static.powered_tile_cycles, static.leakage_pj),
+        ("power_gating", "wakeup", static.wakeups, static.wakeup_pj),
+    ):
+        if pj:
+            rows.append(
+                {
+                    "hardware": hardware,
+                    "layer": "chip",
+                    "op": "chip",
+                    "step": -1,
+                    "component": component,
+                    "event": event,
+                    "events": n,
+                    "cycles": per_inference_cycles,
+                    "energy_pj": pj,
+                    "area_um2": 0.0,
+                }
+            )
     rows += energy.area_rows(hardware, graph, mapping)
 
     per_image = activity_per_image(graph, activity).iloc[:samples]
@@ -195,6 +202,11 @@ def simulate(
     summary.update(
         dynamic_energy_pj=dynamic_pj,
         leakage_energy_pj=leak_pj,
+        power_gating=config.power_gating,
+        powered_tile_fraction=static.powered_tile_cycles / static.tile_cycles
+        if static.tile_cycles
+        else 0.0,
+        energy_sop_correlation=energy_sop_correlation(per_image),
         energy_pj=dynamic_pj + leak_pj,
         energy_uj=(dynamic_pj + leak_pj) * 1e-6,
         edp_js=(dynamic_pj + leak_pj) * 1e-12 * summary["latency_s"],
@@ -229,6 +241,15 @@ def simulate(
             ),
         ],
     )
+
+
+def energy_sop_correlation(per_image: pd.DataFrame) -> float:
+    """Pearson correlation of per-image energy with per-image SOPs over the images (NaN with
+    fewer than two images or when either does not vary)."""
+    energy_pj, sops = (per_image[k].to_numpy(float) for k in ("energy_pj", "sops"))
+    if len(sops) < 2 or np.ptp(energy_pj) == 0 or np.ptp(sops) == 0:
+        return float("nan")
+    return float(np.corrcoef(energy_pj, sops)[0, 1])
 
 
 def _closed_form(

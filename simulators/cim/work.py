@@ -8,10 +8,15 @@ partial-sum vector to the tile. Per output position three numbers say how much h
 - ``xbar``: crossbars read (one per row block holding weights, per column block alike);
 - ``pe``: PE-cycles (a PE with at least one read crossbar);
 - ``neuron``: neuron-unit operations (each PE-cycle's vector is integrated into the membranes; in
-  event mode a position without any PE-cycle still takes one leak-only update).
+  event mode a position without any PE-cycle still takes one leak-only update);
+- ``rows``: active rows summed over the read crossbars of one column block (the window's input
+  spikes; every weight row in dense mode and for bit-serial inputs), which prices a read's word
+  lines and a conversion's column current (``crossbar_row_read_pj``, ``adc_row_pj``).
 
 Dense mode reads every crossbar at every position (as SpikeSim does). Event mode reads a crossbar
-only if at least one of its rows receives a spike in the window; layers with real-valued input
+only if at least one of its rows receives a spike in the window (``zero_input_reads = "skip"``;
+with ``"read"``, as NeuroSim, every crossbar is read and converted, and only the active rows
+follow the spikes); layers with real-valued input
 (the stem, a layer after average pooling) are always dense and fed bit-serially
 (``real_input_bits`` passes). A layer computed once per inference (the stem on a static image,
 :func:`simulators.ir.computed_once`) does its crossbar work at step 0 only
@@ -60,19 +65,27 @@ class LayerCosts:
         )
 
 
-def events(costs: LayerCosts, config: CimConfig, xbar, pe, neuron) -> dict[str, object]:
-    """Action counts from crossbar reads, PE-cycles and neuron ops (scalars or arrays)."""
+def events(costs: LayerCosts, config: CimConfig, xbar, pe, neuron, rows) -> dict[str, object]:
+    """Action counts from crossbar reads, PE-cycles, neuron ops and active rows (scalars or
+    arrays). A row-read is one active row in one ADC phase's read (NeuroSim charges its word
+    line per phase: ``numColMuxed`` × ``activityRowRead``); a row-conversion is one active row
+    under one converted column (the column's conductance)."""
     units = pe if config.pe_accumulation == "analog" else xbar
     tree = (xbar - pe) * costs.columns if config.pe_accumulation == "digital" else 0 * pe
     pe_cycles = pe * costs.column_blocks
+    priced_rows = {  # only where the preset prices active rows (SpikeSim's reports unchanged)
+        "crossbar_row_reads": (config.crossbar_row_read_pj, rows * costs.phase_sum),
+        "adc_row_conversions": (config.adc_row_pj, rows * costs.columns),
+    }
     return {
         "crossbar_reads": xbar * costs.phase_sum,
+        **{action: n for action, (pj, n) in priced_rows.items() if pj},
         "adc_conversions": units * costs.columns,
         "mux_selects": units * costs.columns,
         "temp_buffer_writes": units * costs.lanes,
         "subtractor_bit_ops": units * costs.lanes * config.psum_bits,
         "adds": tree + pe * costs.shift_adds,
-        "input_fetches": pe_cycles,
+        "input_fetches": pe_cycles if config.input_fetch_scope == "pe-cycle" else pe,
         "htree_transfers": pe_cycles,
         "tile_buffer_accesses": pe_cycles,
         "neuron_ops": neuron * costs.column_blocks,
@@ -82,13 +95,14 @@ def events(costs: LayerCosts, config: CimConfig, xbar, pe, neuron) -> dict[str, 
 @dataclass
 class LayerWork:
     """``[samples, T, rows]`` arrays of one layer: work summed over a row's positions and
-    bit-planes, the row's crossbar-array cycles and its neuron-unit cycles."""
+    bit-planes, the row's crossbar-array cycles, its neuron-unit cycles and active rows."""
 
     xbar: np.ndarray
     pe: np.ndarray
     neuron: np.ndarray
     compute_cycles: np.ndarray
     neuron_cycles: np.ndarray
+    rows: np.ndarray
 
 
 def active_crossbars(spikes: np.ndarray, m: LayerMapping, config: CimConfig) -> np.ndarray:
@@ -122,6 +136,19 @@ def active_crossbars(spikes: np.ndarray, m: LayerMapping, config: CimConfig) -> 
     return active.reshape(steps, m.pe_groups, cpp, ho, wo).sum(2, dtype=np.int32)
 
 
+def window_spikes(spikes: np.ndarray, m: LayerMapping) -> np.ndarray:
+    """Input spikes per window ``[T, Ho, Wo]``: the active rows of that window's read (zero
+    padding never drives a row), the same under either mapping style."""
+    (kh, kw), (sh, sw), (ph, pw) = m.kernel, m.stride, m.padding
+    ho, wo = m.out_shape[1:]
+    x = np.pad(spikes.sum(1, dtype=np.int32), ((0, 0), (ph, ph), (pw, pw)))
+    return sum(
+        x[:, i : i + sh * (ho - 1) + 1 : sh, j : j + sw * (wo - 1) + 1 : sw]
+        for i in range(kh)
+        for j in range(kw)
+    )
+
+
 def _row_cycles(position_cycles: np.ndarray, m: LayerMapping) -> np.ndarray:
     """Cycles per row ``[T, Ho]``: positions split over weight copies that run in parallel."""
     if not m.shared:
@@ -138,7 +165,7 @@ def layer_work(
     """Work of one sample: event-driven from bool ``spikes [T, C, H, W]``, dense if ``None``."""
     ho, wo = m.out_shape[1:]
     pe_time = m.passes * costs.pe_cycle_cycles
-    if spikes is None:
+    if spikes is None or config.zero_input_reads == "read":
         shape = (steps, ho)
         xbar = np.full(shape, m.row_blocks * wo * m.passes, np.int64)
         pe = np.full(shape, m.pe_groups * wo * m.passes, np.int64)
@@ -151,6 +178,10 @@ def layer_work(
         pe = active_pes.sum(-1, dtype=np.int64)
         neuron = np.maximum(active_pes, 1).sum(-1, dtype=np.int64)
         position_cycles = np.where(active_pes > 0, pe_time, config.idle_position_cycles)
+    if spikes is None:
+        rows = np.full((steps, ho), sum(m.block_rows) * wo * m.passes, np.int64)
+    else:
+        rows = window_spikes(spikes, m).sum(-1, dtype=np.int64)
     units = config.neuron_units_per_tile
     return LayerWork(
         xbar=xbar,
@@ -158,6 +189,7 @@ def layer_work(
         neuron=neuron,
         compute_cycles=_row_cycles(position_cycles, m),
         neuron_cycles=-(-(neuron * costs.column_blocks) // units) * config.neuron_cycles,
+        rows=rows,
     )
 
 
@@ -166,6 +198,7 @@ def first_step_only(work: LayerWork) -> LayerWork:
     PE-cycles at step 0 only; its held output still enters the neuron units at every step."""
     later = (slice(None), slice(1, None))
     xbar, pe, compute = work.xbar.copy(), work.pe.copy(), work.compute_cycles.copy()
-    for array in (xbar, pe, compute):
+    rows = work.rows.copy()
+    for array in (xbar, pe, compute, rows):
         array[later] = 0
-    return LayerWork(xbar, pe, work.neuron, compute, work.neuron_cycles)
+    return LayerWork(xbar, pe, work.neuron, compute, work.neuron_cycles, rows)

@@ -161,15 +161,15 @@ def test_bad_config_arguments_are_clear(tmp_path):
 
 
 def test_adc_energy_and_area_are_quoted_at_the_reference_bits_and_double_per_bit():
-    # neurosim-rram-22nm quotes 0.6806 pJ and 225.42 µm² for its 5-bit SAR ADC
+    # neurosim-rram-22nm quotes 0.068 pJ (NeuroSim's 5-bit MLSA) and 225.42 µm² at 5 bits
     base = load_config("neurosim-rram-22nm")
     assert (base.adc_bits, base.adc_reference_bits) == (5, 5)
-    assert base.adc_conversion_pj == 0.6806 and base.adc_each_area_um2 == 225.42
+    assert base.adc_conversion_pj == 0.068 and base.adc_each_area_um2 == 225.42
     seven = load_config("neurosim-rram-22nm", {"adc_bits": 7})
-    assert seven.adc_conversion_pj == pytest.approx(0.6806 * 4)
+    assert seven.adc_conversion_pj == pytest.approx(0.068 * 4)
     assert seven.adc_each_area_um2 == pytest.approx(225.42 * 4)
-    assert dataclasses.replace(base, adc_bits=3).adc_conversion_pj == pytest.approx(0.6806 / 4)
+    assert dataclasses.replace(base, adc_bits=3).adc_conversion_pj == pytest.approx(0.068 / 4)
     # 0 (a preset without the key): the constants are quoted at adc_bits, nothing scales
-    assert dataclasses.replace(base, adc_bits=7, adc_reference_bits=0).adc_conversion_pj == 0.6806
+    assert dataclasses.replace(base, adc_bits=7, adc_reference_bits=0).adc_conversion_pj == 0.068
     with pytest.raises(ConfigError, match="adc_reference_bits.*0: adc_pj and adc_area_um2"):
         load_config("neurosim-rram-22nm", {"adc_reference_bits": -1})

@@ -87,12 +87,15 @@ def test_read_crossbars_equal_explicit_loops(cin, size, k, stride, pad, cout, st
     event = layer_work(m, config, costs, spikes, 2)
     dense = layer_work(m, config, costs, None, 2)
     for a, b in zip(
-        events(costs, config, event.xbar.sum(), event.pe.sum(), event.neuron.sum()).values(),
-        events(costs, config, dense.xbar.sum(), dense.pe.sum(), dense.neuron.sum()).values(),
+        events(costs, config, *(getattr(event, k).sum() for k in FIELDS)).values(),
+        events(costs, config, *(getattr(dense, k).sum() for k in FIELDS)).values(),
         strict=True,
     ):
         assert a <= b
     assert (event.compute_cycles <= dense.compute_cycles).all()
+
+
+FIELDS = ("xbar", "pe", "neuron", "rows")
 
 
 def test_dense_work_by_hand():
@@ -104,12 +107,27 @@ def test_dense_work_by_hand():
     of 128 and 72 used columns → 8 phases → 91 cycles per PE-cycle; spikes: 1 pass.
     stem: 1·3·3 = 9 rows → 1 row block; 40 outputs → 2 column blocks; real input: 8 passes.
     Per output row and step: xbar = row blocks × 7 × passes, pe = groups × 7 × passes,
-    neuron = 7, compute = 3 positions × passes × 91, neuron cycles = ceil(7 · 2 / 32) = 1.
+    neuron = 7, compute = 3 positions × passes × 91, neuron cycles = ceil(7 · 2 / 32) = 1,
+    active rows (every weight row, dense) = 360 × 7 and 9 × 7 × 8 passes.
     """
     config = load_config("neurosim-rram-22nm", {"duplication": 3})
     by_hand = {
-        "layer": {"xbar": 21, "pe": 7, "neuron": 7, "compute_cycles": 273, "neuron_cycles": 1},
-        "stem": {"xbar": 56, "pe": 56, "neuron": 7, "compute_cycles": 2184, "neuron_cycles": 1},
+        "layer": {
+            "xbar": 21,
+            "pe": 7,
+            "neuron": 7,
+            "compute_cycles": 273,
+            "neuron_cycles": 1,
+            "rows": 2520,
+        },
+        "stem": {
+            "xbar": 56,
+            "pe": 56,
+            "neuron": 7,
+            "compute_cycles": 2184,
+            "neuron_cycles": 1,
+            "rows": 504,
+        },
     }
     for name, m in map_graph(one_layer(40, 7, 3, 1, 1, 50), config).layers.items():
         costs = LayerCosts.of(m, config)
@@ -125,7 +143,7 @@ def test_spikesim_pe_cycle_counts():
     config = load_config("spikesim-rram-65nm")
     m = map_graph(one_layer(64, 4, 3, 1, 1, 64), config).layers["layer"]
     costs = LayerCosts.of(m, config)
-    counts = events(costs, config, xbar=9, pe=1, neuron=1)
+    counts = events(costs, config, xbar=9, pe=1, neuron=1, rows=9 * 64)
     assert counts["crossbar_reads"] == 72 and counts["adc_conversions"] == 64
     assert counts["temp_buffer_writes"] == 8 and counts["subtractor_bit_ops"] == 128
     assert counts["adds"] == 0 and costs.pe_cycle_cycles == 26
