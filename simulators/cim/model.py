@@ -208,7 +208,7 @@ def simulate(
     summary = _summary(
         graph, activity, mapping, costs, reductions, work, needs, sent, result, samples
     )
-    summary.update(chips_summary(rows, mapping, sent, reload, summary, steps))
+    summary.update(_chips_summary(rows, mapping, sent, reload, summary, steps))
     summary.update(
         dynamic_energy_pj=dynamic_pj,
         leakage_energy_pj=leak_pj,
@@ -231,8 +231,9 @@ def simulate(
         per_image=per_image,
         notes=[
             "events and energies are per inference (mean over the simulated samples)",
-            "per image: its own crossbar, neuron and digital work; network traffic and leakage "
-            "(one inference's share of the stream's makespan) are the same for every image",
+            "per image: its own crossbar, neuron, digital and partial-sum work; input delivery, "
+            "weight reloads and leakage (one inference's share of the stream's makespan) are "
+            "the same for every image",
             f"real-valued inputs fed bit-serially: {config.real_input_bits} read passes; static "
             f"input: {static_input_policy(graph)} (layers computed once read crossbars at step 0)",
             "area rows (event 'area'): events = instances (units, or bits of storage)",
@@ -425,7 +426,7 @@ def _reload_rows(hardware: str, reload: chips.Reload, config: CimConfig, steps: 
     return energy.energy_rows(hardware, "chip", "chip", counts, config, busy)
 
 
-def chips_summary(
+def _chips_summary(
     rows: list[dict[str, Any]],
     mapping: ChipMapping,
     sent: list[Packets],
