@@ -16,7 +16,6 @@ weights when a fixed budget of chips is too small.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -43,11 +42,17 @@ def tile_components(config: CimConfig) -> list[tuple[str, int, float]]:
     ]
 
 
-def chip_area_mm2(config: CimConfig) -> float:
-    """A full chip: its tiles, global buffer and link port (µm² → mm²)."""
+def _areas_um2(config: CimConfig) -> tuple[float, float]:
+    """One tile's area, and the chip's fixed part: its global buffer and link port."""
     tile = sum(n * each for _, n, each in tile_components(config))
     buffer = config.global_buffer_kib * 8192 * config.buffer_bit_area_um2
-    return (tile * config.tiles_per_chip + buffer + config.chip_link_area_um2) * 1e-6
+    return tile, buffer + config.chip_link_area_um2
+
+
+def chip_area_mm2(config: CimConfig) -> float:
+    """A full chip: its tiles, global buffer and link port (µm² → mm²)."""
+    tile, fixed = _areas_um2(config)
+    return (tile * config.tiles_per_chip + fixed) * 1e-6
 
 
 def reticle_problem(config: CimConfig) -> str | None:
@@ -55,17 +60,13 @@ def reticle_problem(config: CimConfig) -> str | None:
     area = chip_area_mm2(config)
     if area <= config.reticle_mm2:
         return None
-    tile = (area - chip_area_mm2(_with_tiles(config, 0))) / config.tiles_per_chip
-    fits = int((config.reticle_mm2 - chip_area_mm2(_with_tiles(config, 0))) // tile)
+    tile, fixed = _areas_um2(config)
+    fits = max(int((config.reticle_mm2 * 1e6 - fixed) // tile), 0)
     return (
         f"key 'tiles_per_chip': a chip of {config.tiles_per_chip} tiles is {area:.0f} mm², "
         f"larger than the reticle limit reticle_mm2 = {config.reticle_mm2:g} mm²; set "
-        f"tiles_per_chip <= {max(fits, 0)}"
+        f"tiles_per_chip <= {fits}"
     )
-
-
-def _with_tiles(config: CimConfig, tiles: int) -> CimConfig:
-    return dataclasses.replace(config, tiles_per_chip=max(tiles, 1), reticle_mm2=math.inf)
 
 
 @dataclass(frozen=True)

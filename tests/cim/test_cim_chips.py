@@ -77,11 +77,13 @@ def test_refuse_fails_in_one_line_and_the_reticle_limits_a_chip():
     with pytest.raises(MappingError, match=r"needs 3 tiles .* set chips >= 3"):
         map_graph(graph, load_config("spikesim-rram-65nm", refuse))
     config = load_config("spikesim-rram-65nm")
-    per_tile = chip_area_mm2(config) - chip_area_mm2(dataclasses.replace(config, tiles_per_chip=1))
-    per_tile /= config.tiles_per_chip - 1
-    too_many = int(858 / per_tile) + 1
-    with pytest.raises(MappingError, match=r"tiles_per_chip.*larger than the reticle.*<= \d+"):
-        map_graph(graph, load_config("spikesim-rram-65nm", {"tiles_per_chip": too_many}))
+    one_tile = chip_area_mm2(dataclasses.replace(config, tiles_per_chip=1))
+    per_tile = (chip_area_mm2(config) - one_tile) / (config.tiles_per_chip - 1)
+    fits = int((858 - one_tile) / per_tile) + 1  # the most tiles within 858 mm²
+    assert chip_area_mm2(dataclasses.replace(config, tiles_per_chip=fits)) <= 858
+    map_graph(graph, load_config("spikesim-rram-65nm", {"tiles_per_chip": fits}))
+    with pytest.raises(MappingError, match=rf"larger than the reticle.*tiles_per_chip <= {fits}$"):
+        map_graph(graph, load_config("spikesim-rram-65nm", {"tiles_per_chip": fits + 1}))
 
 
 def test_multicast_trees_by_hand():
