@@ -8,7 +8,9 @@ For every variant: fold the network (layer- and channel-wise keep shared kernels
 gives unshared ones), trace the images, verify the folding spike for spike, and run every
 hardware preset. Writes ``energy.csv`` / ``.md`` / ``.tex`` (one row per variant × preset:
 accuracy, firing rate, SOPs exact and rate × dense, MACs, weights, energy per inference with its
-breakdown, latency, area, EDP), four figures, and ``manifest.json`` with the command. Traces and
+breakdown, latency, area, EDP), four figures, ``chip_budget.csv`` / ``.md`` (every CIM preset as
+many dies as needed and on one die with reload: :mod:`analyses.chip_budget`), and
+``manifest.json`` with the command. Traces and
 reports are cached: a second run takes seconds.
 """
 
@@ -22,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analyses import energy_figures
+from analyses import chip_budget, energy_figures
 from rshw import options
 from rshw.errors import run_guarded
 from rshw.reporting.tables import markdown
@@ -200,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in filter(None, chosen):
             runs += expand_runs((hw,), {hw: name}, {hw: settings})
     out = Path(args.out or f"results/energy/{args.model}")
-    rows, verification, layers = [], {}, {}
+    rows, verification, layers, budgets = [], {}, {}, []
     for variant in args.variants.split(","):
         ckpt = None
         if args.ckpt_dir:
@@ -221,9 +223,14 @@ def main(argv: list[str] | None = None) -> int:
         verification[variant] = result.traced.verification.value
         rows += variant_rows(result, args.force)
         layers[variant] = layer_table(result)
+        budgets += chip_budget.budget_rows(
+            result, chip_budget.presets(args.cim), chip_budget.BUDGETS, args.force
+        )
     table = pd.DataFrame(rows)
     out.mkdir(parents=True, exist_ok=True)
     write_tables(table, out)
+    if budgets:  # shared against unshared under a die budget (analyses/chip_budget.py)
+        chip_budget.write(budgets, out)
     figures = energy_figures.write_all(table, out, layers)
     manifest = {
         "command": " ".join(sys.argv),

@@ -159,7 +159,8 @@ def _arrivals(
                     arrived[p.source, p.target][t, row] = out[t, row]
                     continue
                 port[unit] = max(port[unit], out[t, row]) + p.flits[row]
-                arrived[p.source, p.target][t, row] = port[unit] + p.flight_cycles[row]
+                link = 2 * p.link_cycles[row]  # outgoing, then incoming link(s)
+                arrived[p.source, p.target][t, row] = port[unit] + link + p.flight_cycles[row]
     return arrived
 
 
@@ -192,7 +193,8 @@ def busiest_unit_cycles(
 def _resource_busy(
     mapping: ChipMapping, work: dict[str, LayerWork], packets: list[Packets], sample: int
 ) -> list[float]:
-    """Total cycles each tile's neuron units and injection port must work for one inference."""
+    """Total cycles each tile's neuron units and injection port, and each chip's outgoing link,
+    must work for one inference."""
     neuron: dict[int, float] = {}
     for name, w in work.items():
         per_row = w.neuron_cycles[sample].sum(0)
@@ -201,7 +203,10 @@ def _resource_busy(
             neuron[tile] = neuron.get(tile, 0.0) + cycles
     port: dict[int, float] = {}
     steps = next(iter(work.values())).compute_cycles.shape[1]
+    link: dict[int, float] = {}
     for p in packets:
-        for tile, flits in zip(p.source_tiles, p.flits, strict=True):
+        for tile, flits, busy in zip(p.source_tiles, p.flits, p.link_cycles, strict=True):
             port[tile] = port.get(tile, 0.0) + flits * steps
-    return [*neuron.values(), *port.values(), 0.0]
+            chip = tile // mapping.config.tiles_per_chip
+            link[chip] = link.get(chip, 0.0) + busy * steps
+    return [*neuron.values(), *port.values(), *link.values(), 0.0]

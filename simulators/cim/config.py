@@ -42,6 +42,10 @@ CHOICES = {
     "zero_input_reads": ("skip", "read"),
     "power_gating": ("none", "idle-tiles"),
     "input_fetch_scope": ("pe-cycle", "pe-group"),
+    # chips, links, die budget, reload, multicast (issue 22 items 2, 4, 5)
+    "overflow": ("reload", "refuse"),
+    "noc_delivery": ("multicast", "unicast"),
+    "compatibility": ("none", "spikesim"),
 }
 
 
@@ -114,6 +118,18 @@ class CimConfig:
     chip_link_pj_per_bit: float = _f("pJ")
     chip_link_cycles: int = _f("cycle")
     global_buffer_kib: float = _f("KiB")
+    # chips, links, die budget, reload, multicast (issue 22 items 2, 4, 5; simulators/cim/chips.py)
+    chip_link_gbps: float = _f("Gb/s")  # one link port per chip, each direction
+    chip_link_area_um2: float = _f("µm²")  # the port's PHY, on every chip of a multi-chip system
+    reticle_mm2: float = _f("mm²")
+    overflow: str = _f("")  # with chips = N: rewrite what does not fit, or refuse
+    reload_images: int = _f("count")  # images computed per weight load under reload
+    dram_pj_per_bit: float = _f("pJ")
+    dram_gbps: float = _f("Gb/s")
+    cell_write_pj: float = _f("pJ")  # write-verify of one cell
+    cell_write_ns: float = _f("ns")  # write-verify of one crossbar row (its cells in parallel)
+    cell_endurance_writes: float = _f("count")  # 0: unlimited
+    noc_delivery: str = _f("")
     # mapping and simulation choices
     mapping: str = _f("")
     placement: str = _f("")
@@ -145,6 +161,9 @@ class CimConfig:
     # input_fetch_pj per PE-cycle (SpikeSim) or once per PE group and window, broadcast to the
     # column blocks that share its rows (NeuroSim Chip.cpp numBitToLoadOut: rows × windows)
     input_fetch_scope: str = _f("", default="pe-cycle")
+    # "spikesim": only what SpikeSim's cost model charges (no NoC flit or link energy, one packet
+    # per row to one tile, no partial-sum reduction traffic, no link serialization)
+    compatibility: str = _f("", default="none")
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -168,6 +187,8 @@ class CimConfig:
                     "a number >= 0",
                 )
         require(self.clock_mhz > 0, "clock_mhz", "a number > 0")
+        for key in ("chip_link_gbps", "dram_gbps", "reticle_mm2"):
+            require(getattr(self, key) > 0, key, "a number > 0")
         require(
             self.crossbar_columns % self.columns_per_adc == 0,
             "columns_per_adc",
@@ -249,6 +270,27 @@ class CimConfig:
     @property
     def clock_ns(self) -> float:
         return 1e3 / self.clock_mhz
+
+    @property
+    def spikesim_compatible(self) -> bool:
+        """Whether only SpikeSim's charges apply (its VGG9 reproduction)."""
+        return self.compatibility == "spikesim"
+
+    @property
+    def noc_flit_energy_pj(self) -> float:
+        """Energy per flit and hop as charged: none in SpikeSim compatibility (SpikeSim folds
+        its interconnect into the per-PE-cycle H-tree charge)."""
+        return 0.0 if self.spikesim_compatible else self.noc_flit_pj
+
+    @property
+    def chip_link_energy_pj_per_bit(self) -> float:
+        """Energy per chip-to-chip bit as charged: none in SpikeSim compatibility."""
+        return 0.0 if self.spikesim_compatible else self.chip_link_pj_per_bit
+
+    @property
+    def link_bits_per_cycle(self) -> float:
+        """Bits one chip-to-chip link moves per clock cycle, each direction."""
+        return self.chip_link_gbps * 1e3 / self.clock_mhz
 
 
 def preset_names() -> list[str]:

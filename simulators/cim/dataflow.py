@@ -100,11 +100,14 @@ class Requirement:
 
 @dataclass(frozen=True)
 class Stream:
-    """Rows sent from host ``source`` to host ``target``: bits in each source row's packet."""
+    """Rows sent from host ``source`` to host ``target``: bits in each source row's packet;
+    ``compute``: whether the target's crossbars read them (else only its output stage does,
+    the second input of a residual add)."""
 
     source: str
     target: str
     bits_per_row: np.ndarray
+    compute: bool = True
 
 
 def _chain_to(graph: Graph, node: str, host: dict[str, str]) -> list[Node]:
@@ -165,9 +168,10 @@ def streams(graph: Graph, psum_bits: int) -> list[Stream]:
     """Packets between hosts: for each source layer row, the bits of the nodes it completes."""
     host = hosts(graph)
     bits: dict[tuple[str, str], np.ndarray] = {}
+    compute: dict[tuple[str, str], bool] = {}
     sent_to: set[tuple[str, str]] = set()
     for node in graph:
-        for name in node.inputs:
+        for index, name in enumerate(node.inputs):
             source, target = host[name], host[node.name]
             if source in (INPUT, target) or (name, target) in sent_to:
                 continue
@@ -184,4 +188,6 @@ def streams(graph: Graph, psum_bits: int) -> list[Stream]:
             per_row = np.diff(done) * row_neurons * _bits_per_neuron(graph, name, psum_bits)
             key = (source, target)
             bits[key] = bits.get(key, 0) + per_row
-    return [Stream(s, t, b) for (s, t), b in bits.items()]
+            read = node.op in WEIGHTED_OPS and index == 0
+            compute[key] = compute.get(key, False) or read
+    return [Stream(s, t, b, compute[s, t]) for (s, t), b in bits.items()]

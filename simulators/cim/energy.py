@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from simulators.cim.chips import tile_components
 from simulators.cim.config import CimConfig
 from simulators.cim.mapping import ChipMapping
 from simulators.ir import Graph
@@ -32,8 +33,13 @@ ACTIONS = {
     "tile_buffer_accesses": ("tile_buffer", "access", "tile_buffer_pj"),
     "neuron_ops": ("neuron", "integrate", "neuron_pj"),
     "digital_ops": ("digital", "op", "adder_pj"),
-    "flit_hops": ("noc", "flit_hop", "noc_flit_pj"),
-    "chip_link_bits": ("chip_link", "bit", "chip_link_pj_per_bit"),
+    # chips, links, reload, multicast (issue 22; simulators/cim/chips.py, network.py)
+    "flit_hops": ("noc", "flit_hop", "noc_flit_energy_pj"),
+    "chip_link_bits": ("chip_link", "bit", "chip_link_energy_pj_per_bit"),
+    "psum_flit_hops": ("noc", "psum_flit_hop", "noc_flit_energy_pj"),
+    "psum_link_bits": ("chip_link", "psum_bit", "chip_link_energy_pj_per_bit"),
+    "reload_dram_bits": ("reload", "dram_read_bit", "dram_pj_per_bit"),
+    "reload_cell_writes": ("reload", "cell_write", "cell_write_pj"),
 }
 
 
@@ -71,23 +77,15 @@ def energy_rows(
 
 
 def area_rows(hardware: str, graph: Graph, mapping: ChipMapping) -> list[dict[str, Any]]:
-    """Area of the used tiles (every PE slot counts, as on silicon), the global buffer, each
-    layer's input buffer and each LIF layer's membrane storage."""
+    """Area of the used tiles (every PE slot counts, as on silicon; under reload the tiles built),
+    the global buffer, the chips' link ports (several chips), each layer's input buffer and each
+    LIF layer's membrane storage."""
     c = mapping.config
-    tiles, pes = mapping.tiles, mapping.tiles * c.pes_per_tile
-    adcs_per_pe = c.adcs_per_unit * (1 if c.pe_accumulation == "analog" else c.crossbars_per_pe)
+    tiles, chips = mapping.physical_tiles, mapping.physical_chips  # built, not needed (reload)
     bit = c.buffer_bit_area_um2
-    chip = [
-        ("crossbar", pes * c.crossbars_per_pe, c.crossbar_area_um2),
-        ("adc", pes * adcs_per_pe, c.adc_each_area_um2),
-        ("mux", pes * adcs_per_pe, c.mux_area_um2),
-        ("adder", pes, c.adder_area_um2),
-        ("subtractor", tiles * c.subtractors_per_tile, c.subtractor_area_um2),
-        ("temp_buffer", tiles, c.temp_buffer_area_um2),
-        ("tile_buffer", tiles * c.tile_buffer_bits, bit),
-        ("htree", tiles, c.htree_area_um2),
-        ("neuron", tiles * c.neuron_units_per_tile, c.neuron_area_um2),
+    chip = [(name, tiles * n, each) for name, n, each in tile_components(c)] + [
         ("global_buffer", round(c.global_buffer_kib * 8192), bit),
+        ("chip_link", chips if chips > 1 else 0, c.chip_link_area_um2),  # one port per chip
     ]
     rows = [_area_row(hardware, "chip", "chip", name, n, n * each) for name, n, each in chip]
     for node in graph:

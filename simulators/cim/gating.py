@@ -62,7 +62,7 @@ def static_energy(
 ) -> Static:
     """Static energy of one inference lasting ``cycles`` (the stream's makespan / samples)."""
     c = mapping.config
-    total = float(mapping.tiles * cycles)
+    total = float(mapping.physical_tiles * cycles)  # tiles built (fewer under reload)
     if c.power_gating == "none":
         powered, wakeups = total, 0.0
     else:

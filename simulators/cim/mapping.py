@@ -13,9 +13,10 @@ output row's positions) and is time-multiplexed over output positions; an unshar
 layer stores one weight set per output position and computes all positions in parallel;
 ``linear`` is a 1×1 convolution of a 1×1 input. Layers are placed on tiles in graph order, either
 packed (a tile may hold PEs of several layers, as SpikeSim) or tile-aligned; tiles fill chips in
-order, and a network that needs more tiles than the configured chips hold is a
-:class:`MappingError` that says how many chips it needs; ``chips = 0`` spreads the network over
-as many chips as it needs (the summary reports how many).
+order. ``chips = 0`` spreads the network over as many chips as it needs (the summary reports how
+many); with a budget (``chips = N``) a network that needs more tiles runs in rounds that rewrite
+the weights (``overflow = "reload"``, :mod:`chips`) or is a :class:`MappingError` that says how
+many chips it needs (``overflow = "refuse"``). A chip larger than the reticle is refused.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from simulators.cim.chips import reticle_problem
 from simulators.cim.config import CimConfig
 from simulators.ir import WEIGHTED_OPS, Graph, Node, pair
 
@@ -122,7 +124,22 @@ class ChipMapping:
 
     @property
     def chips(self) -> int:
+        """Chips the network needs (with a budget under reload: the chips it would need)."""
         return _ceil(self.tiles, self.config.tiles_per_chip)
+
+    @property
+    def physical_chips(self) -> int:
+        """Chips built: the budget when the network overflows it (reload), else those needed."""
+        return min(self.chips, self.config.chips) if self.config.chips else self.chips
+
+    @property
+    def physical_tiles(self) -> int:
+        return min(self.tiles, self.physical_chips * self.config.tiles_per_chip)
+
+    @property
+    def rounds(self) -> int:
+        """Weight loads per image: 1 when the network fits the chips built."""
+        return _ceil(self.tiles, self.physical_tiles) if self.tiles else 1
 
     def row_tile(self, layer: str, row: int) -> int:
         """The tile that collects an output row (an unshared layer's rows live on their own PEs)."""
@@ -196,7 +213,11 @@ def map_layer(graph: Graph, node: Node, config: CimConfig, first_pe: int) -> Lay
 
 
 def map_graph(graph: Graph, config: CimConfig) -> ChipMapping:
-    """Map and place every weighted layer; raises :class:`MappingError` if the chips overflow."""
+    """Map and place every weighted layer; raises :class:`MappingError` if the chips overflow
+    under ``overflow = "refuse"``."""
+    problem = reticle_problem(config)
+    if problem:
+        raise MappingError(problem)
     layers: dict[str, LayerMapping] = {}
     next_pe = 0
     for node in graph:
@@ -208,12 +229,13 @@ def map_graph(graph: Graph, config: CimConfig) -> ChipMapping:
         next_pe += layers[node.name].pes
     mapping = ChipMapping(config, layers)
     capacity = config.chips * config.tiles_per_chip
-    if config.chips and mapping.tiles > capacity:  # chips = 0: as many as the network needs
+    overflows = config.chips and mapping.tiles > capacity  # chips = 0: as many as needed
+    if overflows and config.overflow == "refuse":
         raise MappingError(
             f"the network needs {mapping.tiles} tiles ({mapping.pes} PEs, {mapping.crossbars} "
             f"crossbars) but chips × tiles_per_chip = {config.chips} × {config.tiles_per_chip} "
             f"= {capacity}; set chips >= {mapping.chips} (e.g. overrides={{'chips': "
-            f"{mapping.chips}}}) or choose larger crossbars"
+            f"{mapping.chips}}}), overflow = 'reload' or larger crossbars"
         )
     return mapping
 

@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 
 from simulators.activity import Activity, ActivityError
-from simulators.cim import closed_form, dataflow, energy, gating, sim
+from simulators.cim import chips, closed_form, dataflow, energy, gating, sim
 from simulators.cim.config import CimConfig, resolve
 from simulators.cim.mapping import ChipMapping, map_graph, mapping_table
-from simulators.cim.network import Packets, packets
+from simulators.cim.network import Packets, Reduction, packets, reduction
 from simulators.cim.work import LayerCosts, LayerWork, events, first_step_only, layer_work
 from simulators.ir import Graph, Node, computed_once, static_input_policy
 from simulators.per_image import activity_per_image
@@ -90,18 +90,26 @@ def digital_ops(
     return ops
 
 
-def _counts(costs: LayerCosts, config: CimConfig, w: LayerWork) -> dict[str, np.ndarray]:
+def _reduced(red: Reduction, pe) -> dict[str, object]:
+    """Partial-sum traffic of ``pe`` active PE groups (network.reduction)."""
+    return {"psum_flit_hops": pe * red.flit_hops, "psum_link_bits": pe * red.link_bits}
+
+
+def _counts(
+    costs: LayerCosts, config: CimConfig, w: LayerWork, red: Reduction
+) -> dict[str, np.ndarray]:
     """Action counts per step ``[T]``, mean over samples."""
     per_step = [getattr(w, k).sum(-1).mean(0) for k in ("xbar", "pe", "neuron", "rows")]
-    return events(costs, config, *per_step)
+    return {**events(costs, config, *per_step), **_reduced(red, per_step[1])}
 
 
-def _sample_pj(costs: LayerCosts, config: CimConfig, w: LayerWork) -> np.ndarray:
+def _sample_pj(costs: LayerCosts, config: CimConfig, w: LayerWork, red: Reduction) -> np.ndarray:
     """Dynamic energy of one layer's work per sample ``[samples]``."""
     totals = [getattr(w, k).sum((1, 2)) for k in ("xbar", "pe", "neuron", "rows")]
+    counts = {**events(costs, config, *totals), **_reduced(red, totals[1])}
     return sum(
         np.asarray(n, float) * getattr(config, energy.ACTIONS[action][2])
-        for action, n in events(costs, config, *totals).items()
+        for action, n in counts.items()
     )
 
 
@@ -136,6 +144,7 @@ def simulate(
     steps = activity.timesteps
     mapping = map_graph(graph, config)
     costs = {name: LayerCosts.of(m, config) for name, m in mapping.layers.items()}
+    reductions = {name: reduction(m, config) for name, m in mapping.layers.items()}
     work = layer_works(graph, activity, mapping, samples)
     needs = dataflow.requirements(graph)
     sent = [packets(s, mapping) for s in dataflow.streams(graph, config.psum_bits)]
@@ -151,10 +160,11 @@ def simulate(
             "crossbar_reads": w.compute_cycles.sum(-1).mean(0),
             "neuron_ops": w.neuron_cycles.sum(-1).mean(0),
         }
-        rows += energy.energy_rows(
-            hardware, name, m.op, _counts(costs[name], config, w), config, cycles
-        )
-    image_pj = sum(_sample_pj(costs[name], config, work[name]) for name in mapping.layers)
+        counts = _counts(costs[name], config, w, reductions[name])
+        rows += energy.energy_rows(hardware, name, m.op, counts, config, cycles)
+    image_pj = sum(
+        _sample_pj(costs[name], config, work[name], reductions[name]) for name in mapping.layers
+    )
     for node in graph:
         if node.name not in mapping.layers:
             ops = digital_ops(graph, node, activity, samples, config.mode)
@@ -170,8 +180,10 @@ def simulate(
         )
         network_pj += sum(r["energy_pj"] for r in network)
         rows += network
+    reload = chips.reload_cost(mapping)
+    rows += _reload_rows(hardware, reload, config, steps)
     dynamic_pj = sum(r["energy_pj"] for r in rows)
-    per_inference_cycles = result.makespan_cycles / samples
+    per_inference_cycles = result.makespan_cycles / samples + reload.cycles
     static = gating.static_energy(mapping, work, per_inference_cycles, samples)
     leak_pj = static.leakage_pj + static.wakeup_pj
     for component, event, n, pj in (
@@ -196,9 +208,14 @@ def simulate(
     rows += energy.area_rows(hardware, graph, mapping)
 
     per_image = activity_per_image(graph, activity).iloc[:samples]
-    per_image.insert(1, "energy_pj", image_pj + network_pj + leak_pj)
-    per_image.insert(2, "latency_s", result.latency_cycles / (config.clock_mhz * 1e6))
-    summary = _summary(graph, activity, mapping, costs, work, needs, sent, result, samples)
+    per_image.insert(1, "energy_pj", image_pj + network_pj + leak_pj + reload.energy_pj)
+    per_image.insert(
+        2, "latency_s", (result.latency_cycles + reload.cycles) / (config.clock_mhz * 1e6)
+    )
+    summary = _summary(
+        graph, activity, mapping, costs, reductions, work, needs, sent, result, samples
+    )
+    summary.update(_chips_summary(rows, mapping, sent, reload, summary, steps))
     summary.update(
         dynamic_energy_pj=dynamic_pj,
         leakage_energy_pj=leak_pj,
@@ -226,13 +243,17 @@ def simulate(
         per_image=per_image,
         notes=[
             "events and energies are per inference (mean over the simulated samples)",
-            "per image: its own crossbar, neuron and digital work; network traffic and leakage "
-            "(one inference's share of the stream's makespan) are the same for every image",
+            "per image: its own crossbar, neuron, digital and partial-sum work; input delivery, "
+            "weight reloads and leakage (one inference's share of the stream's makespan) are "
+            "the same for every image",
             f"real-valued inputs fed bit-serially: {config.real_input_bits} read passes; static "
             f"input: {static_input_policy(graph)} (layers computed once read crossbars at step 0)",
             "area rows (event 'area'): events = instances (units, or bits of storage)",
             "cycles: busy cycles of the crossbar arrays (crossbar rows), neuron units (neuron "
             "rows) and injection ports (noc rows) of that layer and step",
+            f"chips: {mapping.physical_chips} built, {mapping.chips} needed; overflow "
+            f"{config.overflow}: {mapping.rounds} weight load(s) per image; NoC delivery "
+            f"{config.noc_delivery}; compatibility {config.compatibility}",
             f"mode {config.mode}: "
             + (
                 "every crossbar read at every position (SpikeSim's assumption)"
@@ -257,6 +278,7 @@ def _closed_form(
     activity: Activity,
     mapping: ChipMapping,
     costs: dict[str, LayerCosts],
+    reductions: dict[str, Reduction],
     needs: list,
     sent: list[Packets],
     samples: int,
@@ -292,11 +314,15 @@ def _closed_form(
         )
         for mode in {"dense", config.mode}
     }
+    reload_pj = chips.reload_cost(mapping).energy_pj
     return {
-        "dense_energy_pj": _dynamic_pj(dense, costs, config, sent, steps) + digital["dense"],
+        "dense_energy_pj": _dynamic_pj(dense, costs, reductions, config, sent, steps)
+        + digital["dense"]
+        + reload_pj,
         "dense_closed_form_latency_cycles": closed_form.latency_bound(mapping, dense, needs, sent),
-        "rate_estimate_energy_pj": _dynamic_pj(rates, costs, config, sent, steps)
-        + digital[config.mode],
+        "rate_estimate_energy_pj": _dynamic_pj(rates, costs, reductions, config, sent, steps)
+        + digital[config.mode]
+        + reload_pj,
         "rate_estimate_latency_cycles": closed_form.latency_bound(mapping, rates, needs, sent),
     }
 
@@ -310,7 +336,11 @@ def _mapping_summary(mapping: ChipMapping) -> dict[str, Any]:
         "crossbars": mapping.crossbars,
         "pes": mapping.pes,
         "tiles": mapping.tiles,
-        "chips": mapping.chips,
+        "chips": mapping.physical_chips,
+        "chips_needed": mapping.chips,
+        "reload_rounds": mapping.rounds,
+        "chip_area_mm2": chips.chip_area_mm2(config),
+        "reticle_mm2": config.reticle_mm2,
         **mapping.utilization(),
         "adc_bits": config.adc_bits,
         "adc_bits_full_precision": int(
@@ -332,11 +362,12 @@ def estimate(
     activity.check_graph(graph)
     mapping = map_graph(graph, config)
     costs = {name: LayerCosts.of(m, config) for name, m in mapping.layers.items()}
+    reductions = {name: reduction(m, config) for name, m in mapping.layers.items()}
     needs = dataflow.requirements(graph)
     sent = [packets(s, mapping) for s in dataflow.streams(graph, config.psum_bits)]
     area = sum(r["area_um2"] for r in energy.area_rows(f"cim:{config.name}", graph, mapping))
     return {
-        **_closed_form(graph, activity, mapping, costs, needs, sent, activity.samples),
+        **_closed_form(graph, activity, mapping, costs, reductions, needs, sent, activity.samples),
         **_mapping_summary(mapping),
         "area_mm2": area * 1e-6,
     }
@@ -347,6 +378,7 @@ def _summary(
     activity: Activity,
     mapping: ChipMapping,
     costs: dict[str, LayerCosts],
+    reductions: dict[str, Reduction],
     work: dict[str, LayerWork],
     needs: list,
     sent: list[Packets],
@@ -375,7 +407,7 @@ def _summary(
         "throughput_inferences_per_s": clock_hz / bottleneck,
         "simulated_throughput_inferences_per_s": samples * clock_hz / result.makespan_cycles,
         "pe_cycles": pe_cycles,
-        **_closed_form(graph, activity, mapping, costs, needs, sent, samples),
+        **_closed_form(graph, activity, mapping, costs, reductions, needs, sent, samples),
         **_mapping_summary(mapping),
         "simpy_events": result.simpy_events,
     }
@@ -389,6 +421,7 @@ def _rates(graph: Graph, activity: Activity, layer: str, steps: int) -> np.ndarr
 def _dynamic_pj(
     work: dict[str, LayerWork],
     costs: dict[str, LayerCosts],
+    reductions: dict[str, Reduction],
     config: CimConfig,
     sent: list[Packets],
     steps: int,
@@ -396,9 +429,62 @@ def _dynamic_pj(
     """Dynamic energy of the weighted layers and the network."""
     total = 0.0
     for name, w in work.items():
-        for action, per_step in _counts(costs[name], config, w).items():
+        for action, per_step in _counts(costs[name], config, w, reductions[name]).items():
             total += float(np.sum(per_step)) * getattr(config, energy.ACTIONS[action][2])
     for p in sent:
         for action, per_step in _network_counts(p, steps).items():
             total += float(np.sum(per_step)) * getattr(config, energy.ACTIONS[action][2])
     return total
+
+
+def _reload_rows(hardware: str, reload: chips.Reload, config: CimConfig, steps: int) -> list:
+    """Energy rows of rewriting the weights (per image, charged at step 0)."""
+    counts = {
+        "reload_dram_bits": np.array([reload.dram_bits] + [0.0] * (steps - 1)),
+        "reload_cell_writes": np.array([reload.cells_written] + [0.0] * (steps - 1)),
+    }
+    busy = {"reload_cell_writes": np.array([reload.cycles] + [0.0] * (steps - 1))}
+    return energy.energy_rows(hardware, "chip", "chip", counts, config, busy)
+
+
+def _chips_summary(
+    rows: list[dict[str, Any]],
+    mapping: ChipMapping,
+    sent: list[Packets],
+    reload: chips.Reload,
+    summary: dict[str, Any],
+    steps: int,
+) -> dict[str, Any]:
+    """What the chips cost: link traffic and energy, the busiest link's cycles (a lower bound
+    on the latency), NoC energy, reload traffic and energy, and the cells' lifetime. Under
+    reload the latency includes the time to rewrite the weights."""
+    config = mapping.config
+    links: dict[int, float] = {}
+    for p in sent:
+        for tile, busy in zip(p.source_tiles, p.link_cycles, strict=True):
+            chip = int(tile) // config.tiles_per_chip
+            links[chip] = links.get(chip, 0.0) + float(busy) * steps
+    latency = summary["latency_cycles"] + reload.cycles
+    clock_hz = config.clock_mhz * 1e6
+
+    def total(column: str, component: str) -> float:
+        return sum(r[column] for r in rows if r["component"] == component and r["step"] >= 0)
+
+    out = {
+        "link_bits": total("events", "chip_link"),
+        "link_energy_pj": total("energy_pj", "chip_link"),
+        "link_bound_cycles": max(links.values(), default=0.0),
+        "noc_energy_pj": total("energy_pj", "noc"),
+        "reload_cells_written": reload.cells_written,
+        "reload_dram_bits": reload.dram_bits,
+        "reload_cycles": reload.cycles,
+        "reload_energy_pj": reload.energy_pj,
+        "lifetime_years": reload.lifetime_s(config, latency / clock_hz) / (365.25 * 86400),
+    }
+    if reload.rounds > 1:  # rounds rewrite the cells image after image: no streaming overlap
+        out.update(
+            latency_cycles=latency,
+            latency_s=latency / clock_hz,
+            throughput_inferences_per_s=clock_hz / latency,
+        )
+    return out

@@ -7,7 +7,9 @@ process per output row (every position has its own crossbars, so rows run in par
 finished row goes to the output stage of its tile: the tile's neuron units (a ``Resource`` shared
 by the layers on that tile) integrate it and fire, after any other rows its residual add needs
 have arrived; rows leave a layer in order. Spikes then travel as packets: the tile's injection
-port (a ``Resource``) sends one flit per cycle, and the packet is in flight for its hops.
+port (a ``Resource``) sends one flit per cycle; a packet for other chips then holds its chip's
+outgoing link and each destination chip's incoming link (``Resource`` s) for its bits over the
+link bandwidth, and is in flight for its hops and the link's latency.
 
 Layers overlap by rows (a row starts as soon as its input rows exist), by time steps (step t+1
 of a layer runs while the next layer works on step t) and by samples (inferences stream through).
@@ -70,6 +72,8 @@ class Chip:
             self.outgoing.setdefault(p.source, []).append(p)
         self.neuron_units: dict[int, simpy.Resource] = {}
         self.ports: dict[int, simpy.Resource] = {}
+        self.links_out: dict[int, simpy.Resource] = {}
+        self.links_in: dict[int, simpy.Resource] = {}
         self.arrivals: dict[tuple, simpy.Event] = {}
         self.waited: dict[tuple, int] = {}
         self.start = np.full(self.samples, np.inf)
@@ -147,6 +151,15 @@ class Chip:
         with self._resource(self.ports, int(p.source_tiles[row])).request() as request:
             yield request
             yield self.env.timeout(p.flits[row])
+        if p.link_cycles[row]:
+            chip = int(p.source_tiles[row]) // self.mapping.config.tiles_per_chip
+            with self._resource(self.links_out, chip).request() as request:
+                yield request
+                yield self.env.timeout(p.link_cycles[row])
+            for target in p.link_chips[row]:
+                with self._resource(self.links_in, target).request() as request:
+                    yield request
+                    yield self.env.timeout(p.transfer_cycles(row))
         yield self.env.timeout(p.flight_cycles[row])
         self.arrival(p.source, p.target, sample, step, row).succeed()
 

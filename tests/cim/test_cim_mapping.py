@@ -100,9 +100,12 @@ def test_placement_and_spikesim_counts():
 
 def test_networks_too_large_for_the_chips_spread_or_fail_clearly():
     g = conv_graph(op="local")
-    small = load_config("spikesim-rram-65nm", {"tiles_per_chip": 4, "chips": 2})
+    small = {"tiles_per_chip": 4, "chips": 2}
     with pytest.raises(MappingError, match=r"needs 34 tiles .* set chips >= 9"):
-        map_graph(g, small)
+        map_graph(g, load_config("spikesim-rram-65nm", {**small, "overflow": "refuse"}))
+    reloaded = map_graph(g, load_config("spikesim-rram-65nm", {**small, "overflow": "reload"}))
+    # 34 tiles through 2 chips of 4 tiles: 8 tiles built, ceil(34 / 8) = 5 weight loads
+    assert (reloaded.physical_chips, reloaded.physical_tiles, reloaded.rounds) == (2, 8, 5)
     spread = map_graph(g, load_config("spikesim-rram-65nm", {"tiles_per_chip": 4, "chips": 9}))
     assert spread.chips == 9 and spread.tiles == 34
     needed = map_graph(g, load_config("spikesim-rram-65nm", {"tiles_per_chip": 4}))

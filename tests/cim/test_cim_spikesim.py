@@ -13,7 +13,8 @@ def reports(tmp_path_factory):
     full = vgg9.activity(graph, tmp_path_factory.mktemp("vgg9") / "a", density=1.0)
     # SpikeSim charges layer 1 (the image) like a spiking layer: one 1-bit pass at every step
     assert graph.meta["static_input"] == "every_step"
-    spikesim = load_config("spikesim-rram-65nm", {"real_input_bits": 1})
+    spikesim = load_config("spikesim-rram-65nm", vgg9.SPIKESIM_INPUT)
+    assert spikesim.compatibility == "spikesim"  # SpikeSim charges no NoC, links, reduction
     dense = simulate(graph, full, spikesim, mode="dense")
     return dense, simulate(graph, full, spikesim, mode="event")
 
@@ -53,3 +54,25 @@ def test_event_mode_skips_only_the_padding_when_everything_spikes(reports):
     assert event.summary["energy_pj"] < dense.summary["energy_pj"]
     e, d = (r.frame.groupby("component").events.sum() for r in (event, dense))
     assert e["crossbar"] < d["crossbar"] and e["tile_buffer"] == d["tile_buffer"]
+
+
+def test_the_new_effects_only_add_to_spikesims_charges(tmp_path):
+    """Outside compatibility mode the same chip pays for its NoC flits (multicast input rows,
+    partial sums reduced across tiles): never less, and here more, than SpikeSim's charge."""
+    graph = vgg9.graph()
+    full = vgg9.activity(graph, tmp_path / "a", density=1.0)
+    both = {
+        mode: simulate(
+            graph,
+            full,
+            load_config("spikesim-rram-65nm", {"real_input_bits": 1, "compatibility": mode}),
+            mode="dense",
+        ).summary
+        for mode in ("spikesim", "none")
+    }
+    assert both["spikesim"]["noc_energy_pj"] == 0
+    assert both["none"]["noc_energy_pj"] > 0
+    assert both["none"]["energy_pj"] == pytest.approx(
+        both["spikesim"]["energy_pj"] + both["none"]["noc_energy_pj"], rel=1e-12
+    )
+    assert both["none"]["link_bits"] == both["spikesim"]["link_bits"] == 0  # one chip

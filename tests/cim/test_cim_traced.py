@@ -51,7 +51,8 @@ def test_resnet19_shared_is_fast_and_unshared_completes(tmp_path):
 
     graph, activity = traced(tmp_path, "resnet19", 1, realspike="element")
     with pytest.raises(MappingError, match=r"set chips >= (\d+)") as error:
-        simulate(graph, activity, load_config("spikesim-rram-65nm", {"chips": 1}))  # a budget
+        refuse = {"chips": 1, "overflow": "refuse"}  # a budget
+        simulate(graph, activity, load_config("spikesim-rram-65nm", refuse))
     chips = int(error.value.args[0].split("set chips >= ")[1].split()[0])
     unshared = simulate(graph, activity, load_config("spikesim-rram-65nm", {"chips": chips}))
     spread = simulate(graph, activity, "spikesim-rram-65nm")  # the preset: as many as needed
