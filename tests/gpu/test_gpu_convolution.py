@@ -35,12 +35,20 @@ def test_bf16_on_nchw_transposes_filter_input_and_output():
     assert list(kernels("bf16", layout="nhwc")) == ["implicit_gemm_fprop"]
 
 
-def test_fp32_runs_tf32_on_nchw_without_transposes_at_twice_the_bytes():
-    fp32, bf16 = kernels("fp32")["implicit_gemm_fprop"], kernels("bf16")["implicit_gemm_fprop"]
-    assert list(kernels("fp32")) == ["implicit_gemm_fprop"]
-    assert fp32.math == "tf32" and bf16.math == "bf16"
-    for a, b in zip(fp32.reads + fp32.writes, bf16.reads + bf16.writes, strict=True):
+def test_fp32_runs_tf32_nhwc_kernels_that_write_nchw_at_twice_the_bytes():
+    """cuDNN's ``..._tf32f32_..._nhwckrsc_nchw`` kernels: filter and input transposed, the output
+    written NCHW by the GEMM's epilogue (no third transpose); every tensor at 4 bytes."""
+    fp32, bf16 = kernels("fp32"), kernels("bf16")
+    assert list(fp32) == ["filter_kcrs_to_krsc", "nchw_to_nhwc", "implicit_gemm_fprop"]
+    assert fp32["filter_kcrs_to_krsc"].reads[0].bytes == 32 * 16 * 9 * 4
+    assert fp32["nchw_to_nhwc"].writes[0].bytes == 2 * 16 * 64 * 4
+    gemm = fp32["implicit_gemm_fprop"]
+    assert gemm.math == "tf32" and bf16["implicit_gemm_fprop"].math == "bf16"
+    assert gemm.writes[0].tensor == "y" and gemm.writes[0].bytes == 2 * 32 * 64 * 4
+    assert gemm.reads[0].tensor == "x:nhwc"
+    for a, b in zip(gemm.reads, bf16["implicit_gemm_fprop"].reads, strict=True):
         assert a.bytes == 2 * b.bytes
+    assert list(kernels("fp32", layout="nhwc")) == ["implicit_gemm_fprop"]
 
 
 def test_a_1x1_stride_2_gemm_reads_a_quarter_of_its_input_the_transpose_all_of_it():
@@ -48,8 +56,9 @@ def test_a_1x1_stride_2_gemm_reads_a_quarter_of_its_input_the_transpose_all_of_i
     whole = 2 * 16 * 64 * 2
     assert bf16["nchw_to_nhwc"].reads[0].bytes == whole
     assert bf16["implicit_gemm_fprop"].reads[0].bytes == whole / 4
-    fp32 = kernels("fp32", hw=(8, 8), out_hw=(4, 4), k=1)["implicit_gemm_fprop"]
-    assert fp32.reads[0].bytes == 2 * whole / 4
+    fp32 = kernels("fp32", hw=(8, 8), out_hw=(4, 4), k=1)
+    assert fp32["nchw_to_nhwc"].reads[0].bytes == 2 * whole
+    assert fp32["implicit_gemm_fprop"].reads[0].bytes == 2 * whole / 4
 
 
 def test_three_input_channels_run_a_direct_convolution_on_the_cuda_cores():
