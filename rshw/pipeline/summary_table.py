@@ -63,6 +63,10 @@ def summary_text(summary: pd.DataFrame) -> str:
             plus_minus(m, h)
             for m, h in zip(summary[metric], summary[f"{metric}_ci95"], strict=True)
         ]
+    if "model_error_pct" in summary and summary.model_error_pct.notna().any():
+        shown["model_error_pct"] = [
+            "--" if _missing(e) else f"{e:.1f}" for e in summary.model_error_pct
+        ]
     lines = [shown.to_string(index=False)]
     first = summary.iloc[0]
     test_acc = first.test_acc_pct
@@ -71,11 +75,19 @@ def summary_text(summary: pd.DataFrame) -> str:
         f"accuracy: checkpoint test set {checkpoint}; folded binary network on the "
         f"{first.images} simulated images {first.traced_acc_pct:.1f}%"
     )
-    lines.append("± : 95 % confidence half-width over images (Student t); n/a: no interval")
+    lines.append(
+        "± : 95 % confidence half-width over images (Student t); n/a: no interval (one image, or "
+        "a model that does the same work for every image, e.g. dense GPU kernels)"
+    )
+    if "model_error_pct" in shown:
+        lines.append(
+            "model_error_pct: the model's rms latency error against the real-GPU timings it was "
+            "fitted to (not a spread over images); --: not measured"
+        )
     if summary.hardware.str.contains("batch=").any():
         lines.append(
-            "gpu batch=N: energy per image (the batch's / N); latency of the whole batch; dense "
-            "kernels do the same work for every image, so their interval is 0"
+            "gpu batch=N: energy per image (event-driven: each image's own spikes priced; dense: "
+            "the batch's / N); latency of the whole batch"
         )
     if (summary.calibrated == False).any():  # noqa: E712 (None means "not a measured kind")
         lines.append("calibrated NO: a projection, not fitted to measurements (preset or kernels)")

@@ -21,8 +21,8 @@ cuDNN's choices, as the sources below describe them:
   measured time, all three transposes 1.1-1.2x, input and filter only 0.92-1.07x.
 - **The GEMM reads what the convolution needs; a transpose moves the whole tensor.** A 1×1
   convolution of stride s reads one input pixel in s², so its implicit GEMM reads a quarter of
-  the input at s = 2. The layout transform runs before the GEMM over the whole tensor: the H200 file's
-  1×1 stride-2 shortcuts take 75% (l2) and 59% (l3) of their 3×3 stride-2 neighbours' time,
+  the input at s = 2. The layout transform runs before the GEMM over the whole tensor: the H200
+  file's 1×1 stride-2 shortcuts take 75% (l2) and 59% (l3) of their 3×3 stride-2 neighbours' time,
   which a quarter-size transpose predicts 22% fast before any refit.
 - **Few input channels (the 3-channel stem): a direct convolution on the CUDA cores.** Tensor-core
   kernels need C_in a multiple of 8 (NVIDIA, "Matrix Multiplication Background User's Guide",
