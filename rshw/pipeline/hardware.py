@@ -164,6 +164,7 @@ def headline(run: HardwareRun, report: Report) -> dict[str, Any]:
         "calibrated": run.calibrated,
         **image_columns(report),
         "area_mm2": report.summary.get("area_mm2"),
+        "host": report.summary.get("host"),  # GPU host costs: "measured" or "projection"
     }
     latency = row["latency_ms"]
     row["edp_uj_ms"] = None if latency is None else row["energy_uj"] * latency

@@ -67,6 +67,8 @@ def summary_text(summary: pd.DataFrame) -> str:
         shown["model_error_pct"] = [
             "--" if _missing(e) else f"{e:.1f}" for e in summary.model_error_pct
         ]
+    if "host" in summary and summary.host.notna().any():
+        shown["host"] = summary.host.fillna("--")
     lines = [shown.to_string(index=False)]
     first = summary.iloc[0]
     test_acc = first.test_acc_pct
@@ -83,6 +85,11 @@ def summary_text(summary: pd.DataFrame) -> str:
         lines.append(
             "model_error_pct: the model's rms latency error against the real-GPU timings it was "
             "fitted to (not a spread over images); --: not measured"
+        )
+    if "host" in shown and (shown.host == "projection").any():
+        lines.append(
+            "host projection: kernel-launch and op costs projected from the calibration's host "
+            "(the preset's host_slowdown and its source), not measured on that host"
         )
     if summary.hardware.str.contains("batch=").any():
         lines.append(

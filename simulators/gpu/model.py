@@ -75,7 +75,9 @@ def simulate(
             "= static power over that share; their cycles sum to the latency / batch",
             "energy_pj sums dynamic (per action) and static energy; summary.board_energy_pj "
             "(board power x time) is an upper bound reported beside it, not added",
-            "efficiencies and host overheads are fitted (see config.fitted and docs/gpu.md)",
+            "efficiencies and host overheads are fitted (see config.fitted and docs/gpu.md); "
+            f"host costs: {config.spec.host} (see config.sources.host; a projection is the "
+            f"fit's host costs x host_slowdown = {config.spec.host_slowdown:g})",
         ],
     )
 
@@ -160,4 +162,5 @@ def _summary(graph, activity, timeline, rows, config: GpuConfig, settings: Setti
         "sops": sops,
         "weight_bytes": sum(n.weight_count for n in graph) * DTYPE_BYTES[settings.dtype],
         **(model_error(config.name) if settings.implementation == "eager" else {}),
+        "host": config.spec.host,
     }
