@@ -25,6 +25,7 @@ import pandas as pd
 from analyses import energy_figures, options
 from rshw.errors import run_guarded
 from rshw.reporting.tables import markdown
+from simulators.basis import BASES
 from simulators.files import atomic_write_text
 
 COMPONENT_PREFIX = "energy_uj_"
@@ -36,13 +37,15 @@ COUNTS_RUN = ("analytic", "horowitz-45nm-fp32")
 """The run whose exact counts (SOPs, MACs, firing rate) every row of a variant carries."""
 
 
-def variant_rows(traced, runs: list, force: bool) -> list[dict]:
+def variant_rows(traced, runs: list, force: bool, basis: str = "native") -> list[dict]:
     """One row per hardware run (preset and settings) for a traced variant: accuracy, counts,
-    energy and latency as mean and 95 % CI half-width over the images, area, EDP."""
+    energy and latency as mean and 95 % CI half-width over the images, area, EDP, on ``basis``
+    (:mod:`simulators.basis`)."""
     from rshw.pipeline.hardware import HardwareRun, headline
     from rshw.pipeline.image_stats import image_columns
     from rshw.pipeline.simulate import report_for
     from rshw.pipeline.summary_table import accuracy_columns
+    from simulators.basis import rebase
     from simulators.summary import summarize
 
     prep, activity = traced.prep, traced.activity
@@ -67,7 +70,8 @@ def variant_rows(traced, runs: list, force: bool) -> list[dict]:
     rows = []
     for run in runs:
         report, _ = report_for(run, traced, force)
-        row = {**headline(run, report), **base}
+        report = rebase(run.hardware, run.preset_name, report, prep.graph, basis)
+        row = {**headline(run, report), **base, "basis": basis}
         by = report.frame.groupby("component").energy_pj.sum() / 1e6
         row.update({f"{COMPONENT_PREFIX}{c}": v for c, v in by.items()})
         row.update(
@@ -100,6 +104,7 @@ def layer_table(traced) -> pd.DataFrame:
 
 
 SHOWN = (
+    "basis",
     "variant",
     "mapping",
     "hardware",
@@ -124,6 +129,9 @@ FOOTNOTES = (
     "tuned kernels), not calibrated; n/a = not a measured kind of model.",
     "test_acc_pct: the checkpoint's test accuracy (--: untrained or imported); "
     "traced_acc_pct: the folded binary network on the simulated images.",
+    "basis: native = each model as its sources built it; common = 8-bit weights, 45 nm 0.9 V "
+    "(Stillmaker & Baas 2017 energy scaling), every weight read from DRAM once per inference, "
+    "each model's own static energy (simulators/basis.py).",
 )
 
 
@@ -154,6 +162,7 @@ def write_tables(table: pd.DataFrame, out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from rshw.pipeline.basis import on_basis
     from rshw.pipeline.hardware import DEFAULT_PRESETS, expand_runs
     from rshw.pipeline.prepare import shipped_name
     from rshw.pipeline.simulate import SimulateOptions, prepare_traced
@@ -163,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--analytic", default="horowitz-45nm-fp32,horowitz-45nm-int8")
     p.add_argument("--cim", default=None, help='CIM presets (default: all; "" for none)')
     p.add_argument("--gpu", default=None, help="GPU presets (default: h200,orin)")
+    p.add_argument("--basis", choices=BASES, default="native", help="see simulators/basis.py")
     options.add(
         p,
         "gpu_batches",
@@ -183,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         chosen = names.split(",") if names is not None else _default_presets(hw, DEFAULT_PRESETS)
         for name in filter(None, chosen):
             runs += expand_runs((hw,), {hw: name}, {hw: batches.get(hw, {})})
+    runs = on_basis(runs, args.basis)
     out = Path(args.out or f"results/energy/{args.model}")
     rows, verification, layers = [], {}, {}
     for variant in args.variants.split(","):
@@ -204,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         traced = prepare_traced(opts)
         verification[variant] = traced.verification
-        rows += variant_rows(traced, runs, args.force)
+        rows += variant_rows(traced, runs, args.force, args.basis)
         layers[variant] = layer_table(traced)
     table = pd.DataFrame(rows)
     out.mkdir(parents=True, exist_ok=True)
@@ -226,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         shown[
             [
+                "basis",
                 "variant",
                 "mapping",
                 "hardware",

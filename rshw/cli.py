@@ -337,6 +337,13 @@ def _add_simulate(sub) -> None:
     p.add_argument("--ci-target", type=float, default=0.01, help="for --images auto (0.01 = 1%%)")
     p.add_argument("--images-cap", type=int, default=256, help="for --images auto")
     p.add_argument(
+        "--basis",
+        choices=("native", "common"),
+        default="native",
+        help="native: each model as built; common: one precision, node, weight policy "
+        "(simulators/basis.py)",
+    )
+    p.add_argument(
         "--static-input",
         default="once",
         choices=("once", "every-step"),
@@ -410,6 +417,7 @@ def _run_simulate(args) -> int:
         static_input=args.static_input,
         ci_target=args.ci_target,
         images_cap=args.images_cap,
+        basis=args.basis,
     )
     manifest = simulate_run(opts)
     print(summary_text(pd.read_csv(opts.run_folder / "summary.csv")))

@@ -26,6 +26,7 @@ from tqdm import tqdm
 from rshw.data import load_dataset, make_loader
 from rshw.errors import OptionError
 from rshw.pipeline import runcache
+from rshw.pipeline.basis import on_basis
 from rshw.pipeline.hardware import (
     DEFAULT_PRESETS,
     DEFAULT_SETTINGS,
@@ -40,6 +41,7 @@ from rshw.pipeline.trace import torch_lif_activity, trace
 from rshw.training.checkpoint import git_revision, read_metadata
 from rshw.training.realspike import check_granularity
 from simulators.activity import Activity, ActivityError
+from simulators.basis import rebase
 from simulators.files import atomic_write_text
 from simulators.ir import Graph, GraphError
 from simulators.report import Report
@@ -70,6 +72,7 @@ class SimulateOptions:
     static_input: str = "once"
     ci_target: float = 0.01
     images_cap: int = 256
+    basis: str = "native"  # simulators/basis.py: native, or the common comparison basis
     runs: list[HardwareRun] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -90,7 +93,7 @@ class SimulateOptions:
         settings = {hw: dict(DEFAULT_SETTINGS.get(hw, {})) for hw in self.hardware}
         for hw, given in self.hw_options.items():
             settings.setdefault(hw, {}).update(given)
-        self.runs = expand_runs(self.hardware, presets, settings)
+        self.runs = on_basis(expand_runs(self.hardware, presets, settings), self.basis)
         self.presets = {hw: presets[hw] for hw in self.hardware}
         if self.images != "auto" and (not isinstance(self.images, int) or self.images < 1):
             raise OptionError(f"images must be >= 1 or 'auto', got {self.images}")
@@ -344,7 +347,8 @@ def run_hardware(opts: SimulateOptions, traced: Traced) -> Simulated:
     reports, cached = {}, {}
     for run in tqdm(opts.runs, desc="hardware", disable=len(opts.runs) < 2):
         t0 = time.perf_counter()
-        reports[run], cached[run] = report_for(run, traced, opts.force)
+        report, cached[run] = report_for(run, traced, opts.force)
+        reports[run] = rebase(run.hardware, run.preset_name, report, traced.prep.graph, opts.basis)
         traced.timings[f"{run.slug}_s"] = time.perf_counter() - t0
     return Simulated(traced, reports, cached)
 

@@ -33,6 +33,7 @@ def summary_frame(opts, result) -> pd.DataFrame:
         "variant": opts.variant,
         "weights": prep.label,
         "static_input": prep.graph.meta.get("static_input"),
+        "basis": opts.basis,
         **accuracy_columns(prep, activity),
     }
     rows = []
@@ -81,6 +82,8 @@ def summary_text(summary: pd.DataFrame) -> str:
         "± : 95 % confidence half-width over images (Student t); n/a: no interval (one image, or "
         "a model that does the same work for every image, e.g. dense GPU kernels)"
     )
+    if "basis" in summary:
+        lines.append(f"basis: {first.basis} (simulators/basis.py; docs/energy.md)")
     if "model_error_pct" in shown:
         lines.append(
             "model_error_pct: the model's rms latency error against the real-GPU timings it was "

@@ -23,6 +23,8 @@ from simulators.gpu.per_image import layer_spans, model_error, price_images
 from simulators.ir import Graph, static_input_policy
 from simulators.report import Report
 
+CALIBRATED_DTYPES = ("bf16", "fp32")  # the dtypes of the calibration files
+
 
 def simulate(
     graph: Graph,
@@ -124,6 +126,11 @@ def _row(hardware, layer, op, component, event, events, cycles, energy_pj) -> di
     }
 
 
+def _calibrated(settings: Settings) -> bool:
+    """Whether the run is in the measured form: eager kernels at a measured dtype."""
+    return settings.implementation == "eager" and settings.dtype in CALIBRATED_DTYPES
+
+
 def _summary(graph, activity, timeline, rows, config: GpuConfig, settings: Settings) -> dict:
     batch = settings.batch
     seconds = timeline.elapsed / config.spec.clock_hz
@@ -161,6 +168,6 @@ def _summary(graph, activity, timeline, rows, config: GpuConfig, settings: Setti
         "useful_macs": sum(run.kernel.useful_macs for run in timeline.runs) / batch,
         "sops": sops,
         "weight_bytes": sum(n.weight_count for n in graph) * DTYPE_BYTES[settings.dtype],
-        **(model_error(config.name) if settings.implementation == "eager" else {}),
+        **(model_error(config.name) if _calibrated(settings) else {}),
         "host": config.spec.host,
     }
