@@ -119,14 +119,17 @@ SHOWN = (
     "macs",
     "energy_uj",
     "latency_ms",
+    "model_error_pct",
     "area_mm2",
     "edp_uj_ms",
 )
 """Columns of the Markdown and LaTeX tables; metrics with a ``_ci95`` column show mean ± it."""
 FOOTNOTES = (
     "± : 95 % confidence half-width over the images (Student t); n/a: no interval.",
-    "calibrated: yes = fitted to H200 measurements; NO = a projection (another preset or the "
-    "tuned kernels), not calibrated; n/a = not a measured kind of model.",
+    "calibrated: yes = fitted to H200 measurements; NO = a projection (another preset, the "
+    "tuned kernels or an unmeasured dtype), not calibrated; n/a = not a measured kind of model.",
+    "model_error_pct: rms latency error of a calibrated model against the timings it was fitted "
+    "to (not a spread over images); dense GPU rows have no interval over images (± n/a).",
     "test_acc_pct: the checkpoint's test accuracy (--: untrained or imported); "
     "traced_acc_pct: the folded binary network on the simulated images.",
     "basis: native = each model as its sources built it; common = 8-bit weights, 45 nm 0.9 V "

@@ -119,5 +119,7 @@ def test_a_listed_setting_gives_one_labelled_run_per_value():
 def test_only_the_measured_gpu_setting_is_calibrated():
     assert HardwareRun("gpu", "h200").calibrated is True
     assert HardwareRun("gpu", "h200", {"implementation": "tuned"}).calibrated is False
+    assert HardwareRun("gpu", "h200", {"dtype": "fp32"}).calibrated is True
+    assert HardwareRun("gpu", "h200", {"dtype": "int8"}).calibrated is False
     assert HardwareRun("gpu", "orin").calibrated is False
     assert HardwareRun("analytic", "horowitz-45nm-fp32").calibrated is None
