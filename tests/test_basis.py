@@ -108,3 +108,13 @@ def test_every_preset_declares_its_node(hardware):
         assert 7 <= node.node_nm <= 180 and node.source, name
         # models with a time axis declare where their static energy is
         assert bool(node.static_components) is (hardware != "analytic"), name
+
+
+def test_rshw_simulate_takes_the_basis():
+    from rshw.pipeline.simulate import SimulateOptions
+
+    opts = SimulateOptions(model="scnn", hardware=("analytic", "gpu"), basis="common")
+    assert [r.preset for r in opts.runs] == ["horowitz-45nm-int8", "h200", "h200"]
+    assert all(r.settings.get("dtype") == "int8" for r in opts.runs[1:])
+    with pytest.raises(ValueError, match="unknown basis"):
+        SimulateOptions(model="scnn", hardware=("analytic",), basis="fair")

@@ -104,3 +104,16 @@ def test_the_stem_barely_changes_with_dtype_and_grows_with_the_batch():
     host = H200.us_to_cycles(H200.fit.library_overhead_us) / H200.spec.clock_hz * 1e3
     stem_256, stem_1024 = ms(3, "bf16", 256) - host, ms(3, "bf16", 1024) - host
     assert stem_1024 / stem_256 == pytest.approx(4, rel=0.1)  # GPU time linear in the batch
+
+
+def test_host_price_of_one_convolution_at_both_dtypes_by_hand():
+    """One cuDNN call pays the library overhead once and a launch for each further kernel:
+    bf16 launches four kernels (three transposes around the GEMM), fp32 three (no output
+    transpose), so their host times differ by exactly one launch."""
+    fit = H200.fit
+    for dtype, extra_kernels in (("bf16", 3), ("fp32", 2)):
+        op = conv("c", 2, 16, (8, 8), 32, (8, 8), (3, 3), dtype, H200.spec, "x", "y")
+        timeline = simulate_ops([op], H200)
+        expected_us = fit.library_overhead_us + extra_kernels * fit.launch_overhead_us
+        assert timeline.host_end == pytest.approx(H200.us_to_cycles(expected_us)), dtype
+        assert len(timeline.runs) == extra_kernels + 1
