@@ -48,10 +48,10 @@ def counts_report(result, force: bool):
     return stages.simulate(HardwareRun(*COUNTS_RUN), traced.folded, traced.trace, force).value
 
 
-def variant_rows(result, force: bool) -> list[dict]:
+def variant_rows(result, force: bool, basis: str = "native") -> list[dict]:
     """One row per hardware run (preset and settings) of a simulated variant
-    (:class:`rshw.pipeline.simulate.Simulated`): accuracy, counts, energy and latency as mean and
-    95 % CI half-width over the images, area, EDP."""
+    (:class:`rshw.pipeline.simulate.Simulated`, its reports on ``basis``): accuracy, counts,
+    energy and latency as mean and 95 % CI half-width over the images, area, EDP."""
     from rshw.pipeline.hardware import headline
     from rshw.pipeline.image_stats import image_columns
     from rshw.reporting.summary_table import accuracy_columns
@@ -79,7 +79,7 @@ def variant_rows(result, force: bool) -> list[dict]:
     rows = []
     for run, product in result.reports.items():
         report = product.value
-        row = {**headline(run, report), **base}
+        row = {**headline(run, report), **base, "basis": basis}
         by = report.frame.groupby("component").energy_pj.sum() / 1e6
         row.update({f"{COMPONENT_PREFIX}{c}": v for c, v in by.items()})
         row.update(
@@ -108,6 +108,7 @@ def layer_table(result) -> pd.DataFrame:
 
 
 SHOWN = (
+    "basis",
     "variant",
     "mapping",
     "hardware",
@@ -122,16 +123,22 @@ SHOWN = (
     "macs",
     "energy_uj",
     "latency_ms",
+    "model_error_pct",
     "area_mm2",
     "edp_uj_ms",
 )
 """Columns of the Markdown and LaTeX tables; metrics with a ``_ci95`` column show mean ± it."""
 FOOTNOTES = (
     "± : 95 % confidence half-width over the images (Student t); n/a: no interval.",
-    "calibrated: yes = fitted to H200 measurements; NO = a projection (another preset or the "
-    "tuned kernels), not calibrated; n/a = not a measured kind of model.",
+    "calibrated: yes = fitted to H200 measurements; NO = a projection (another preset, the "
+    "tuned kernels or an unmeasured dtype), not calibrated; n/a = not a measured kind of model.",
+    "model_error_pct: rms latency error of a calibrated model against the timings it was fitted "
+    "to (not a spread over images); dense GPU rows have no interval over images (± n/a).",
     "test_acc_pct: the checkpoint's test accuracy (--: untrained or imported); "
     "traced_acc_pct: the folded binary network on the simulated images.",
+    "basis: native = each model as its sources built it; common = 8-bit weights, 45 nm 0.9 V "
+    "(Stillmaker & Baas 2017 energy scaling), every weight read from DRAM once per inference, "
+    "each model's own static energy (simulators/basis.py).",
 )
 
 
@@ -164,6 +171,7 @@ def write_tables(table: pd.DataFrame, out: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     from dataclasses import replace
 
+    from rshw.pipeline.basis import on_basis
     from rshw.pipeline.hardware import HARDWARE, default_settings, expand_runs, module
     from rshw.pipeline.plan import SimulateOptions, resolve
     from rshw.pipeline.prepare import shipped_name
@@ -190,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         "out",
         "force",
         "hw_option",
+        "basis",
     )
     args = p.parse_args(argv)
     start = time.perf_counter()
@@ -201,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = {**default_settings(hw), **given.get(hw, {})}
         for name in filter(None, chosen):
             runs += expand_runs((hw,), {hw: name}, {hw: settings})
+    runs = on_basis(runs, args.basis)
     out = Path(args.out or f"results/energy/{args.model}")
     rows, verification, layers, budgets = [], {}, {}, []
     for variant in args.variants.split(","):
@@ -218,10 +228,11 @@ def main(argv: list[str] | None = None) -> int:
             timesteps=args.timesteps,
             force=args.force,
             static_input=args.static_input,
+            basis=args.basis,
         )
         result = simulate_plan(replace(resolve(request), runs=tuple(runs)))
         verification[variant] = result.traced.verification.value
-        rows += variant_rows(result, args.force)
+        rows += variant_rows(result, args.force, args.basis)
         layers[variant] = layer_table(result)
         budgets += chip_budget.budget_rows(
             result, chip_budget.presets(args.cim), chip_budget.BUDGETS, args.force
@@ -248,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         shown[
             [
+                "basis",
                 "variant",
                 "mapping",
                 "hardware",

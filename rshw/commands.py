@@ -267,6 +267,7 @@ def run_simulate(args) -> int:
         static_input=args.static_input,
         ci_target=args.ci_target,
         images_cap=args.images_cap,
+        basis=args.basis,
     )
     plan = resolve(request)
     manifest = simulate_run(plan)

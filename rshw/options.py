@@ -139,6 +139,15 @@ SPEC: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
         ("--gpu-batches",),
         {"default": "1,64", "help": "GPU batch sizes, one run each (latency and throughput)"},
     ),
+    "basis": (
+        ("--basis",),
+        {
+            "choices": ("native", "common"),
+            "default": "native",
+            "help": "native: each model as built; common: one weight precision, node, weight "
+            "policy and static rule on every model (simulators/basis.py, docs/energy.md)",
+        },
+    ),
     "out": (("--out",), {"default": None, "help": "output folder"}),
     "force": (
         ("--force",),

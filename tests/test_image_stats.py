@@ -65,16 +65,18 @@ def test_grow_images_stops_at_the_target():
     assert reason.startswith("stopped by the CI target") and "widest: b" in reason
 
 
-def test_grow_images_stops_at_the_cap_and_nan_never_meets_the_target():
+def test_grow_images_stops_at_the_cap_and_leaves_out_models_without_an_interval():
     seen = []
 
     def measure(n):
         seen.append(n)
-        return {"a": 0.0, "b": math.nan}
+        return {"a": 0.9, "b": math.nan}  # b (dense GPU) has no interval to tighten
 
     n, reason = grow_images(measure, 2, 10, 0.5)
     assert seen == [2, 4, 8, 10] and n == 10
-    assert reason.startswith("stopped by the image cap (10)") and "b nan%" in reason
+    assert reason.startswith("stopped by the image cap (10)") and "a 90.00%" in reason
+    n, reason = grow_images(lambda n: {"b": math.nan}, 2, 10, 0.5)
+    assert n == 2 and reason.startswith("no model has an interval")
     with pytest.raises(ValueError, match="2 <= start"):
         grow_images(measure, 1, 10, 0.5)
 
@@ -117,5 +119,7 @@ def test_a_listed_setting_gives_one_labelled_run_per_value():
 def test_only_the_measured_gpu_setting_is_calibrated():
     assert HardwareRun("gpu", "h200").calibrated is True
     assert HardwareRun("gpu", "h200", {"implementation": "tuned"}).calibrated is False
+    assert HardwareRun("gpu", "h200", {"dtype": "fp32"}).calibrated is True
+    assert HardwareRun("gpu", "h200", {"dtype": "int8"}).calibrated is False
     assert HardwareRun("gpu", "orin").calibrated is False
     assert HardwareRun("analytic", "horowitz-45nm-fp32").calibrated is None

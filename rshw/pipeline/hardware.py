@@ -130,7 +130,7 @@ class HardwareRun:
             return None
         fitted = declared.get(self.preset_name)
         return fitted is not None and all(
-            self.settings.get(name, value) == value for name, value in fitted.items()
+            self.settings.get(name, values[0]) in values for name, values in fitted.items()
         )
 
     @property
@@ -206,6 +206,7 @@ def headline(run: HardwareRun, report: Report) -> dict[str, Any]:
         **image_columns(report),
         "area_mm2": report.summary.get("area_mm2"),
         "energy_sop_correlation": report.summary.get("energy_sop_correlation"),
+        "host": report.summary.get("host"),  # GPU host costs: "measured" or "projection"
     }
     latency = row["latency_ms"]
     row["edp_uj_ms"] = None if latency is None else row["energy_uj"] * latency

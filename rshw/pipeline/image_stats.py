@@ -4,6 +4,8 @@ rule that grows the number of images until every model's energy interval is tigh
 A Report carries ``per_image`` (one row per traced image: ``image``, ``energy_pj``, ``latency_s``
 where the model has latency, ``sops``, ``firing_rate``). A model that has not got one yet gives its
 summary value with a NaN half-width: the table then shows that no interval exists, never a fake one.
+A model's own error against measurements (``model_error_pct`` in its summary) is passed on as its
+own column, never as an interval over images.
 """
 
 from __future__ import annotations
@@ -44,7 +46,10 @@ def image_columns(report: Report) -> dict[str, Any]:
         "sops": s.get("sops"),
         "firing_rate": s.get("firing_rate"),
     }
-    out: dict[str, Any] = {"images": None if frame is None else len(frame)}
+    out: dict[str, Any] = {
+        "images": None if frame is None else len(frame),
+        "model_error_pct": s.get("model_error_pct"),
+    }
     for column, (name, scale) in METRICS.items():
         if frame is not None and column in frame:
             mean, half = mean_ci95(frame[column])
@@ -67,17 +72,20 @@ def grow_images(
     measure: Callable[[int], dict[str, float]], start: int, cap: int, target: float
 ) -> tuple[int, str]:
     """Call ``measure(n)`` (model name -> relative energy half-width at ``n`` images) at ``start``,
-    doubling ``n`` until every width is at most ``target`` or ``n`` reaches ``cap``; returns the
-    last ``n`` and the sentence that says which stopped it."""
+    doubling ``n`` until every width is at most ``target`` or ``n`` reaches ``cap`` (NaN widths,
+    models without an interval, are left out); returns the last ``n`` and the sentence that says
+    which stopped it."""
     if not 2 <= start <= cap:
         raise OptionError(f"--images auto needs 2 <= start ({start}) <= cap ({cap})")
     n = start
     while True:
-        widths = measure(n)
-        worst_name, worst = max(
-            widths.items(), key=lambda kv: math.inf if math.isnan(kv[1]) else kv[1]
-        )
-        if not math.isnan(worst) and worst <= target:
+        # a model with no interval (dense GPU kernels: the same work for every image) has
+        # nothing more images could tighten; the others decide
+        widths = {k: v for k, v in measure(n).items() if not math.isnan(v)}
+        if not widths:
+            return n, f"no model has an interval over images; stopped at {n} images"
+        worst_name, worst = max(widths.items(), key=lambda kv: kv[1])
+        if worst <= target:
             return n, (
                 f"stopped by the CI target: every energy half-width <= {target:.2%} of the mean "
                 f"at {n} images (widest: {worst_name}, {worst:.2%})"

@@ -309,6 +309,7 @@ class SimulateOptions:
     static_input: str = "once"
     ci_target: float = 0.01
     images_cap: int = 256
+    basis: str = "native"  # simulators/basis.py: each model as built, or the common basis
 
 
 @dataclass(frozen=True)
@@ -325,6 +326,7 @@ class Plan:
     out: Path
     force: bool
     request: SimulateOptions = field(compare=False)
+    basis: str = "native"  # the runs are re-based on it (rshw.pipeline.basis)
 
     def data_at(self, images: int, split) -> DataRecord:
         """The record of ``images`` test images of this plan (``split``: the loaded test split)."""
@@ -340,6 +342,7 @@ def resolve(opts: SimulateOptions, say=print) -> Plan:
     """Check every option of a simulate request and resolve it into its records, before any
     work: hardware runs (presets, overrides, options), the image rule, then the model record
     (the checkpoint decision)."""
+    from rshw.pipeline.basis import on_basis
     from rshw.pipeline.hardware import default_presets, default_settings, expand_runs
 
     hardware = tuple(opts.hardware)
@@ -347,7 +350,7 @@ def resolve(opts: SimulateOptions, say=print) -> Plan:
     settings = {hw: default_settings(hw) for hw in hardware if hw in presets}
     for hw, given in opts.hw_options.items():
         settings.setdefault(hw, {}).update(given)
-    runs = expand_runs(hardware, presets, settings)
+    runs = on_basis(expand_runs(hardware, presets, settings), opts.basis)
     images = ImagesRule(opts.images, opts.ci_target, opts.images_cap)
     model = resolve_model(
         opts.model,
@@ -371,4 +374,5 @@ def resolve(opts: SimulateOptions, say=print) -> Plan:
         Path(opts.out or f"results/simulate/{Path(opts.model).stem}-{model.variant}"),
         opts.force,
         opts,
+        opts.basis,
     )

@@ -11,7 +11,7 @@ recomputes); :mod:`rshw.reporting.run_folder` writes the run folder from the pro
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from tqdm import tqdm
@@ -22,6 +22,7 @@ from rshw.pipeline.hardware import HardwareRun, headline
 from rshw.pipeline.image_stats import grow_images, relative_half_width
 from rshw.pipeline.plan import Plan
 from rshw.pipeline.stages import Folded, Images, Product
+from simulators.basis import rebase
 
 
 @dataclass
@@ -61,9 +62,12 @@ def simulated(plan: Plan, traced: Traced) -> dict[HardwareRun, Product]:
     """The simulate stage for every hardware run of the plan."""
     reports = {}
     for run in tqdm(plan.runs, desc="hardware", disable=len(plan.runs) < 2):
-        reports[run] = stages.simulate(run, traced.folded, traced.trace, plan.force)
-        if isinstance(reports[run].value, dict):  # {"infeasible": why}
-            raise stages.Infeasible(f"{run.name}: {reports[run].value['infeasible']}")
+        product = stages.simulate(run, traced.folded, traced.trace, plan.force)
+        if isinstance(product.value, dict):  # {"infeasible": why}
+            raise stages.Infeasible(f"{run.name}: {product.value['infeasible']}")
+        graph = traced.folded.graph
+        rebased = rebase(run.hardware, run.preset_name, product.value, graph, plan.basis)
+        reports[run] = replace(product, value=rebased)
     return reports
 
 

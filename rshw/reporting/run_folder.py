@@ -43,7 +43,7 @@ def write_run_folder(plan, result, started: float) -> dict[str, Any]:
     traced = result.traced
     folded, activity = traced.folded, traced.activity
     data = traced.images.record
-    summary = summary_frame(result)
+    summary = summary_frame(result, plan.basis)
     reports = {run.name: product.value for run, product in result.reports.items()}
     seconds = timings(result)
     with runcache.swapping(Path(plan.out)) as folder:

@@ -26,15 +26,16 @@ def accuracy_columns(graph, activity) -> dict[str, Any]:
     }
 
 
-def summary_frame(result) -> pd.DataFrame:
+def summary_frame(result, basis: str = "native") -> pd.DataFrame:
     """One row per hardware run of a simulate ``result`` (:class:`rshw.pipeline.simulate.
-    Simulated`)."""
+    Simulated`) on ``basis`` (:mod:`simulators.basis`)."""
     folded, activity = result.traced.folded, result.traced.activity
     base = {
         "model": Path(folded.record.name).stem,
         "variant": folded.record.variant,
         "weights": folded.label,
         "static_input": folded.graph.meta.get("static_input"),
+        "basis": basis,
         **accuracy_columns(folded.graph, activity),
     }
     rows = []
@@ -65,6 +66,12 @@ def summary_text(summary: pd.DataFrame, notes: list[str]) -> str:
             plus_minus(m, h)
             for m, h in zip(summary[metric], summary[f"{metric}_ci95"], strict=True)
         ]
+    if "model_error_pct" in summary and summary.model_error_pct.notna().any():
+        shown["model_error_pct"] = [
+            "--" if _missing(e) else f"{e:.1f}" for e in summary.model_error_pct
+        ]
+    if "host" in summary and summary.host.notna().any():
+        shown["host"] = summary.host.fillna("--")
     lines = [shown.to_string(index=False)]
     first = summary.iloc[0]
     test_acc = first.test_acc_pct
@@ -73,8 +80,23 @@ def summary_text(summary: pd.DataFrame, notes: list[str]) -> str:
         f"accuracy: checkpoint test set {checkpoint}; folded binary network on the "
         f"{first.images} simulated images {first.traced_acc_pct:.1f}%"
     )
-    lines.append("± : 95 % confidence half-width over images (Student t); n/a: no interval")
+    lines.append(
+        "± : 95 % confidence half-width over images (Student t); n/a: no interval (one image, or "
+        "a model that does the same work for every image, e.g. dense GPU kernels)"
+    )
     lines += list(dict.fromkeys(notes))
+    if "basis" in summary:
+        lines.append(f"basis: {first.basis} (simulators/basis.py; docs/energy.md)")
+    if "model_error_pct" in shown:
+        lines.append(
+            "model_error_pct: the model's rms latency error against the real-GPU timings it was "
+            "fitted to (not a spread over images); --: not measured"
+        )
+    if "host" in shown and (shown.host == "projection").any():
+        lines.append(
+            "host projection: kernel-launch and op costs projected from the calibration's host "
+            "(the preset's host_slowdown and its source), not measured on that host"
+        )
     correlated = summary.dropna(subset=["energy_sop_correlation"])
     if len(correlated):
         pairs = ", ".join(

@@ -18,15 +18,16 @@ DEFAULT_PRESET = "h200"
 DEFAULT_SETTINGS = {"batch": [1, 64]}
 """The GPU at batch 1 (latency-bound, mostly idle) and at a throughput batch, since either alone
 misrepresents it."""
-CALIBRATED = {"h200": {"implementation": "eager"}}
-"""Preset -> the run options (each at its ``simulate`` default) under which it was fitted to
-measurements. Any other setting (another preset, the "tuned" kernels) is an uncalibrated
-projection, and every table says so."""
+CALIBRATED = {"h200": {"implementation": ("eager",), "dtype": ("bf16", "fp32")}}
+"""Preset -> the values of each run option (the first: its ``simulate`` default) under which it
+was fitted to measurements (the H200 timings at bf16 and float32). Any other setting (another
+preset, the "tuned" kernels, an unmeasured dtype) is an uncalibrated projection, and every table
+says so."""
 INFEASIBLE: tuple = ()
 COMPARED = ("h200", "orin")  # a datacenter and an embedded GPU
 NOTES = {
-    "batch": "gpu batch=N: energy per image (the batch's / N); latency of the whole batch; dense "
-    "kernels do the same work for every image, so their interval is 0"
+    "batch": "gpu batch=N: energy per image (event-driven: each image's own spikes priced; dense: "
+    "the batch's / N); latency of the whole batch"
 }
 
 

@@ -20,20 +20,24 @@ from simulators.gpu.config import DTYPE_BYTES, GpuConfig, load_config
 from simulators.gpu.engine import simulate_ops
 from simulators.gpu.kernels import Op, Read, Write, elementwise, gemm
 
-# shipped with the package (a copy of ../shared/calibration/, see calibration_data/README.md)
-DEFAULT_FILE = Path(__file__).parent / "calibration_data" / "gpu_h200_bf16_n256.jsonl"
+# shipped with the package (copies of ../shared/calibration/, see calibration_data/README.md)
+DATA = Path(__file__).parent / "calibration_data"
+DEFAULT_FILE = DATA / "gpu_h200_bf16_n256.jsonl"
+DEFAULT_FILES = (DEFAULT_FILE, DATA / "gpu_h200_fp32_n256.jsonl")  # what the H200 fit uses
 DTYPES = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}
 COPY_ELEMENTS = 1 << 28  # the script's fp32 copy
 MATMUL_SIZE = 8192  # the script's bf16 matmul
 LIF_STEPS = 4
 
 
-def load_records(path: str | Path = DEFAULT_FILE) -> list[dict]:
-    """The measurement records of a JSON-lines file."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no calibration file at {path}")
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+def load_records(*paths: str | Path) -> list[dict]:
+    """The measurement records of one or more JSON-lines files (default: :data:`DEFAULT_FILES`)."""
+    records = []
+    for path in map(Path, paths or DEFAULT_FILES):
+        if not path.is_file():
+            raise FileNotFoundError(f"no calibration file at {path}")
+        records += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return records
 
 
 def _layer_ops(record: dict, quantity: str, config: GpuConfig) -> list[Op]:
@@ -165,10 +169,15 @@ def main(argv: list[str] | None = None) -> None:
     import argparse
 
     p = argparse.ArgumentParser(description="measured vs predicted GPU timings")
-    p.add_argument("--file", default=str(DEFAULT_FILE))
+    p.add_argument(
+        "--file",
+        nargs="+",
+        default=[str(f) for f in DEFAULT_FILES],
+        help="measurement files (default: the bf16 and fp32 H200 files the fit uses)",
+    )
     p.add_argument("--preset", default="h200")
     args = p.parse_args(argv)
-    frame = predict(load_records(args.file), args.preset)
+    frame = predict(load_records(*args.file), args.preset)
     names = {
         "shared_ms": "shared conv",
         "elementwise_train_form_ms": "element-wise training form",

@@ -40,6 +40,7 @@ FRACTIONS = (
     "scattered_efficiency",
 )
 HOST = ("op_overhead_us", "library_overhead_us", "launch_overhead_us")
+HOST_BASES = ("measured", "projection")
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,13 @@ class GpuSpec:
     smem_pj_per_bit: float = _field("pJ/bit")
     static_w: float = _field("W")
     board_w: float = _field("W")
+    # The host: "measured" (the host costs were fitted or measured on this GPU's own host) or
+    # "projection" (no measurement of this host class: the fit's host costs x host_slowdown,
+    # the preset's CPU against the fit's measuring host; every report and table shows it).
+    host: str = _field("")
+    host_slowdown: float = _field("ratio", default=1.0)
     # The host's costs (CPU, driver, PyTorch) where the preset knows its own host; None: the
-    # host of the preset's fit, measured with it (see HOST in the fitted file).
+    # fit's, times host_slowdown (see HOST in the fitted file).
     op_overhead_us: float | None = _field("us", default=None)
     library_overhead_us: float | None = _field("us", default=None)
     launch_overhead_us: float | None = _field("us", default=None)
@@ -85,9 +91,10 @@ class GpuSpec:
     def __post_init__(self) -> None:
         require(isinstance(self.name, str) and bool(self.name), "name", "a non-empty string")
         require(isinstance(self.fitted, str) and bool(self.fitted), "fitted", "a fit's name")
+        require(self.host in HOST_BASES, "host", f"one of {HOST_BASES}")
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if f.name in ("name", "fitted") or (f.name in HOST and value is None):
+            if f.name in ("name", "fitted", "host") or (f.name in HOST and value is None):
                 continue
             if f.type == "int":
                 require(_is_int(value) and value >= 1, f.name, "an integer >= 1")
@@ -198,7 +205,8 @@ def load_config(
             )
         except (TypeError, ValueError) as e:
             raise ConfigError(f"override: {e}") from None
-        return _with_host(GpuConfig(spec, fit, name_or_path.sources), {})
+        # its fit already holds the host costs (scaled by host_slowdown when it was loaded)
+        return _with_host(GpuConfig(spec, fit, name_or_path.sources), {}, scaled=True)
     overrides = dict(overrides or {})
     spec_keys = {f.name for f in dataclasses.fields(GpuSpec)}
     fit_keys = {f.name for f in dataclasses.fields(Fitted)} - {"name"}
@@ -221,10 +229,16 @@ def load_config(
     return _with_host(GpuConfig(spec, fit, fit_sources), spec_sources)
 
 
-def _with_host(config: GpuConfig, spec_sources: dict) -> GpuConfig:
-    """The preset's own host overheads, where it gives them, replace its fit's."""
-    own = {k: getattr(config.spec, k) for k in HOST if getattr(config.spec, k) is not None}
-    fit = dataclasses.replace(config.fit, **own)
+def _with_host(config: GpuConfig, spec_sources: dict, scaled: bool = False) -> GpuConfig:
+    """The preset's own host overheads, where it gives them, replace its fit's; the others are
+    the fit's times the preset's ``host_slowdown`` (unless ``scaled`` already)."""
+    spec = config.spec
+    slowdown = 1.0 if scaled else spec.host_slowdown
+    host = {
+        k: getattr(spec, k) if getattr(spec, k) is not None else getattr(config.fit, k) * slowdown
+        for k in HOST
+    }
+    fit = dataclasses.replace(config.fit, **host)
     return GpuConfig(config.spec, fit, {**config.sources, **spec_sources})
 
 

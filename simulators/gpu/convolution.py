@@ -11,15 +11,18 @@ cuDNN's choices, as the sources below describe them:
   tensorflow/tensorflow#15897, pytorch/pytorch#54324). Some cuDNN kernels write NCHW from their
   epilogue instead; the H200 file says its kernels did not: without the output transpose the
   bf16 shared convolutions come out up to 18% fast even after a refit (l1conv, l2sc1x1).
-- **fp32 (TF32 tensor cores, PyTorch's default ``cudnn.allow_tf32``) reads NCHW natively:** cuDNN
-  has NCHW TF32 implicit-GEMM kernels (``..._tf32f32_..._nchwkcrs_nchw``), and NVIDIA kept NCHW
-  as TensorFlow's default for fp32/tf32 because those kernels are as fast or faster on Ampere
-  (tensorflow/tensorflow#56744). No transposes: float32 pays its 4-byte elements once.
+- **fp32 (TF32 tensor cores, PyTorch's default ``cudnn.allow_tf32``) transposes its inputs but
+  writes NCHW from the epilogue.** cuDNN's TF32 forward kernels are named
+  ``sm80_xmma_fprop_implicit_gemm_tf32f32_tf32f32_f32_nhwckrsc_nchw_*`` in Nsight/PyTorch profiles
+  of float32 convolutions: activations NHWC, filter KRSC, output NCHW. So an NCHW float32
+  convolution pays the filter and input transposes, at 4 bytes an element, and no output
+  transpose. The held-out H200 float32 file (never fitted to when this rule was chosen) says so:
+  reading NCHW natively (no transposes) predicted its shared convolutions 0.4-0.95x of the
+  measured time, all three transposes 1.1-1.2x, input and filter only 0.92-1.07x.
 - **The GEMM reads what the convolution needs; a transpose moves the whole tensor.** A 1×1
   convolution of stride s reads one input pixel in s², so its implicit GEMM reads a quarter of
-  the input at s = 2 (and an fp32 one, with no transposes, reads only that quarter, at 4 bytes an
-  element). The layout transform runs before the GEMM over the whole tensor: the H200 file's
-  1×1 stride-2 shortcuts take 75% (l2) and 59% (l3) of their 3×3 stride-2 neighbours' time,
+  the input at s = 2. The layout transform runs before the GEMM over the whole tensor: the H200
+  file's 1×1 stride-2 shortcuts take 75% (l2) and 59% (l3) of their 3×3 stride-2 neighbours' time,
   which a quarter-size transpose predicts 22% fast before any refit.
 - **Few input channels (the 3-channel stem): a direct convolution on the CUDA cores.** Tensor-core
   kernels need C_in a multiple of 8 (NVIDIA, "Matrix Multiplication Background User's Guide",
@@ -45,7 +48,8 @@ from simulators.gpu.kernels import (
 from simulators.gpu.layers import Shape, bias_add
 
 TENSOR_CORE_CHANNEL_ALIGNMENT = 8  # C_in a multiple of this runs on tensor cores
-NATIVE_NCHW_MATH = {"tf32"}  # math units whose cuDNN kernels read and write NCHW directly
+# math units whose cuDNN kernels write NCHW from their epilogue (no output transpose; see above)
+NCHW_EPILOGUE_MATH = {"tf32"}
 
 
 def read_pixels(in_hw: Shape, out_hw: Shape, kernel_hw: Shape) -> int:
@@ -101,9 +105,11 @@ def conv(
         )
     else:
         gemm_in, gemm_w, gemm_out = src, f"{layer}:weight", dst
-        transposed = layout == "nchw" and math_unit not in NATIVE_NCHW_MATH
+        transposed = layout == "nchw"
+        out_transposed = transposed and math_unit not in NCHW_EPILOGUE_MATH
         if transposed:
-            gemm_in, gemm_w, gemm_out = f"{src}:nhwc", f"{layer}:weight:krsc", f"{dst}:nhwc"
+            gemm_in, gemm_w = f"{src}:nhwc", f"{layer}:weight:krsc"
+            gemm_out = f"{dst}:nhwc" if out_transposed else dst
             kernels += [
                 transpose("filter_kcrs_to_krsc", weights, el, f"{layer}:weight", gemm_w),
                 transpose("nchw_to_nhwc", in_elements, el, src, gemm_in),
@@ -122,7 +128,7 @@ def conv(
                 Write(gemm_out, out_elements * el, out_elements * el),
             )
         )
-        if transposed:
+        if out_transposed:
             kernels.append(transpose("nhwc_to_nchw", out_elements, el, gemm_out, dst))
     if bias:
         kernels.append(bias_add(layer, out_elements, cout, el, dst))

@@ -1,11 +1,12 @@
 """Fit a preset's efficiency factors and host overheads to a real-GPU measurement file.
 
-    python -m simulators.gpu.fit [--file gpu_h200_bf16_n256.jsonl] [--preset h200] [--out FIT.toml]
+    python -m simulators.gpu.fit [--file BF16.jsonl FP32.jsonl] [--preset h200] [--out FIT.toml]
 
-Minimises the mean squared log error of every timing in the file (layers, linears, ceilings)
+Minimises the mean squared log error of every timing in the files (layers, linears, ceilings;
+by default the H200's bf16 and fp32 files, :data:`calibration.DEFAULT_FILES`)
 over the fields of :class:`Fitted`, with a Nelder-Mead search (numpy only) on unbounded
 transforms (logit for fractions, log for the rest), restarted once from its best point. The
-start is read off the file's ceilings (:func:`initial_guess`), so the result depends on the file
+start is read off the ceilings (:func:`initial_guess`), so the result depends on the files
 alone. Writes the fitted TOML that ``presets/fitted/`` holds, with the error in each source.
 """
 
@@ -130,17 +131,23 @@ def to_toml(fitted: Fitted, source: str, rms: float, points: int) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--file", default=str(calibration.DEFAULT_FILE), help="measurements (jsonl)")
+    p.add_argument(
+        "--file",
+        nargs="+",
+        default=[str(f) for f in calibration.DEFAULT_FILES],
+        help="measurement files (jsonl), fitted together",
+    )
     p.add_argument("--preset", default="h200", help="the preset whose factors are fitted")
     p.add_argument("--out", default=None, help="fitted TOML (default: presets/fitted/FIT.toml)")
     p.add_argument("--iterations", type=int, default=600)
     args = p.parse_args(argv)
-    records = calibration.load_records(args.file)
+    records = calibration.load_records(*args.file)
     config = load_config(args.preset)
     fitted, rms = fit(records, config, args.iterations)
     points = len(calibration.predict(records, config))
     out = Path(args.out) if args.out else FITTED / f"{config.fit.name}.toml"
-    atomic_write_text(out, to_toml(fitted, Path(args.file).name, rms, points))
+    source = " + ".join(Path(f).name for f in args.file)
+    atomic_write_text(out, to_toml(fitted, source, rms, points))
     for key in PARAMETERS:
         print(f"{key:28s} {getattr(fitted, key):.4g}")
     print(f"rms log error {rms:.4f}; wrote {out}")

@@ -19,9 +19,11 @@ from simulators.gpu.config import DTYPE_BYTES, GpuConfig, load_config
 from simulators.gpu.energy import board_pj, kernel_events, static_pj
 from simulators.gpu.engine import Timeline, simulate_ops
 from simulators.gpu.lowering import Settings, event_counts, lower
+from simulators.gpu.per_image import layer_spans, model_error, price_images
 from simulators.ir import Graph, static_input_policy
-from simulators.per_image import activity_per_image
 from simulators.report import Report
+
+CALIBRATED_DTYPES = ("bf16", "fp32")  # the dtypes of the calibration files
 
 
 def simulate(
@@ -56,19 +58,18 @@ def simulate(
     summary = _summary(graph, activity, timeline, rows, config, settings)
     per_image = None
     if activity is not None:
-        per_image = activity_per_image(graph, activity)
-        per_image.insert(1, "energy_pj", summary["energy_pj"])
-        per_image.insert(2, "latency_s", summary["latency_s"])
+        event = execution == "event"
+        per_image = price_images(graph, activity, timeline, config, batch, event)
     return Report.from_rows(
         rows,
         config={**config.as_dict(), "settings": settings.__dict__},
         summary=summary,
         per_image=per_image if per_image is not None else pd.DataFrame(),
         notes=[
-            f"per image: every image's batch of {batch} priced alike (dense kernels do not "
-            "depend on the data; event kernels use the activity's mean statistics): energy = "
-            "batch total / batch size, latency = the batch's; SOPs and firing rate are the "
-            "image's own",
+            "per image: event-driven runs price each image by its own SOPs per layer (see "
+            "simulators/gpu/per_image.py); dense runs do the same work for every image, so they "
+            "give no per-image energy or latency: their uncertainty is summary.model_error_pct "
+            "(rms latency error over the calibration timings; absent for uncalibrated presets)",
             f"static input: {static_input_policy(graph)}",
             "events, cycles and energy are per inference: the batch's totals divided by the batch",
             "stream/elapsed rows: each layer's share of the batch's elapsed time (host launches "
@@ -76,7 +77,9 @@ def simulate(
             "= static power over that share; their cycles sum to the latency / batch",
             "energy_pj sums dynamic (per action) and static energy; summary.board_energy_pj "
             "(board power x time) is an upper bound reported beside it, not added",
-            "efficiencies and host overheads are fitted (see config.fitted and docs/gpu.md)",
+            "efficiencies and host overheads are fitted (see config.fitted and docs/gpu.md); "
+            f"host costs: {config.spec.host} (see config.sources.host; a projection is the "
+            f"fit's host costs x host_slowdown = {config.spec.host_slowdown:g})",
         ],
     )
 
@@ -85,17 +88,13 @@ def _rows(timeline: Timeline, config: GpuConfig, batch: int) -> list[dict]:
     """Per layer: one row per unit and action (count, energy), then its share of the time."""
     hardware = f"gpu:{config.name}"
     work: dict[str, dict] = defaultdict(lambda: defaultdict(lambda: [0.0, 0.0]))
-    runs_of: dict[str, list] = defaultdict(list)
     for run in timeline.runs:
-        runs_of[run.op.layer].append(run)
         for component, event, count, pj in kernel_events(run, config):
             work[run.op.layer][(component, event)][0] += count
             work[run.op.layer][(component, event)][1] += pj
-    rows, previous = [], 0.0
-    for i, (layer, runs) in enumerate(runs_of.items()):
+    rows = []
+    for layer, (share, runs) in layer_spans(timeline).items():
         op = runs[0].op.op
-        end = timeline.elapsed if i == len(runs_of) - 1 else runs[-1].end
-        share, previous = end - previous, end
         for (component, event), (count, pj) in work[layer].items():
             rows.append(_row(hardware, layer, op, component, event, count / batch, 0.0, pj / batch))
         elapsed = _row(
@@ -125,6 +124,11 @@ def _row(hardware, layer, op, component, event, events, cycles, energy_pj) -> di
         "energy_pj": energy_pj,
         "area_um2": 0.0,
     }
+
+
+def _calibrated(settings: Settings) -> bool:
+    """Whether the run is in the measured form: eager kernels at a measured dtype."""
+    return settings.implementation == "eager" and settings.dtype in CALIBRATED_DTYPES
 
 
 def _summary(graph, activity, timeline, rows, config: GpuConfig, settings: Settings) -> dict:
@@ -164,4 +168,6 @@ def _summary(graph, activity, timeline, rows, config: GpuConfig, settings: Setti
         "useful_macs": sum(run.kernel.useful_macs for run in timeline.runs) / batch,
         "sops": sops,
         "weight_bytes": sum(n.weight_count for n in graph) * DTYPE_BYTES[settings.dtype],
+        **(model_error(config.name) if _calibrated(settings) else {}),
+        "host": config.spec.host,
     }

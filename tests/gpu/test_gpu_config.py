@@ -138,3 +138,25 @@ def test_a_preset_may_give_its_own_host_overheads(tmp_path):
     assert "fitted by" in fit_host.sources["op_overhead_us"]["source"]
     with pytest.raises(ConfigError, match="op_overhead_us"):
         load_config(_write(tmp_path, {"+op": own["+op"].replace("4.0", "-1.0")}))
+
+
+def test_every_preset_says_whether_its_host_was_measured():
+    """Only the H200 host was timed (its fit); every other preset's host costs are labelled a
+    projection, scaled from the fit by its own host_slowdown, and the label reaches the report."""
+    assert load_config("h200").spec.host == "measured"
+    fit = load_config("h200").fit
+    for name in ("h100-sxm", "a100-sxm", "orin"):
+        config = load_config(name)
+        assert config.spec.host == "projection", name
+        assert "projection" in config.sources["host_slowdown"]["source"], name
+        ratio = config.spec.host_slowdown
+        assert config.fit.op_overhead_us == pytest.approx(fit.op_overhead_us * ratio)
+        assert config.fit.launch_overhead_us == pytest.approx(fit.launch_overhead_us * ratio)
+    # the Orin's Arm Cortex-A78AE at 2.2 GHz against the DGX host's Xeon 8480C at 3.8 GHz
+    assert load_config("orin").spec.host_slowdown == pytest.approx(3.8 / 2.2, rel=1e-3)
+    # overriding a loaded config does not scale its host twice
+    orin = load_config("orin")
+    again = load_config(orin, {"sm_count": 16})
+    assert again.fit.op_overhead_us == pytest.approx(orin.fit.op_overhead_us)
+    with pytest.raises(ConfigError, match="host"):
+        load_config("orin", {"host": "guessed"})

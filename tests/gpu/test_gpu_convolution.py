@@ -35,12 +35,20 @@ def test_bf16_on_nchw_transposes_filter_input_and_output():
     assert list(kernels("bf16", layout="nhwc")) == ["implicit_gemm_fprop"]
 
 
-def test_fp32_runs_tf32_on_nchw_without_transposes_at_twice_the_bytes():
-    fp32, bf16 = kernels("fp32")["implicit_gemm_fprop"], kernels("bf16")["implicit_gemm_fprop"]
-    assert list(kernels("fp32")) == ["implicit_gemm_fprop"]
-    assert fp32.math == "tf32" and bf16.math == "bf16"
-    for a, b in zip(fp32.reads + fp32.writes, bf16.reads + bf16.writes, strict=True):
+def test_fp32_runs_tf32_nhwc_kernels_that_write_nchw_at_twice_the_bytes():
+    """cuDNN's ``..._tf32f32_..._nhwckrsc_nchw`` kernels: filter and input transposed, the output
+    written NCHW by the GEMM's epilogue (no third transpose); every tensor at 4 bytes."""
+    fp32, bf16 = kernels("fp32"), kernels("bf16")
+    assert list(fp32) == ["filter_kcrs_to_krsc", "nchw_to_nhwc", "implicit_gemm_fprop"]
+    assert fp32["filter_kcrs_to_krsc"].reads[0].bytes == 32 * 16 * 9 * 4
+    assert fp32["nchw_to_nhwc"].writes[0].bytes == 2 * 16 * 64 * 4
+    gemm = fp32["implicit_gemm_fprop"]
+    assert gemm.math == "tf32" and bf16["implicit_gemm_fprop"].math == "bf16"
+    assert gemm.writes[0].tensor == "y" and gemm.writes[0].bytes == 2 * 32 * 64 * 4
+    assert gemm.reads[0].tensor == "x:nhwc"
+    for a, b in zip(gemm.reads, bf16["implicit_gemm_fprop"].reads, strict=True):
         assert a.bytes == 2 * b.bytes
+    assert list(kernels("fp32", layout="nhwc")) == ["implicit_gemm_fprop"]
 
 
 def test_a_1x1_stride_2_gemm_reads_a_quarter_of_its_input_the_transpose_all_of_it():
@@ -48,8 +56,9 @@ def test_a_1x1_stride_2_gemm_reads_a_quarter_of_its_input_the_transpose_all_of_i
     whole = 2 * 16 * 64 * 2
     assert bf16["nchw_to_nhwc"].reads[0].bytes == whole
     assert bf16["implicit_gemm_fprop"].reads[0].bytes == whole / 4
-    fp32 = kernels("fp32", hw=(8, 8), out_hw=(4, 4), k=1)["implicit_gemm_fprop"]
-    assert fp32.reads[0].bytes == 2 * whole / 4
+    fp32 = kernels("fp32", hw=(8, 8), out_hw=(4, 4), k=1)
+    assert fp32["nchw_to_nhwc"].reads[0].bytes == 2 * whole
+    assert fp32["implicit_gemm_fprop"].reads[0].bytes == 2 * whole / 4
 
 
 def test_three_input_channels_run_a_direct_convolution_on_the_cuda_cores():
@@ -95,3 +104,16 @@ def test_the_stem_barely_changes_with_dtype_and_grows_with_the_batch():
     host = H200.us_to_cycles(H200.fit.library_overhead_us) / H200.spec.clock_hz * 1e3
     stem_256, stem_1024 = ms(3, "bf16", 256) - host, ms(3, "bf16", 1024) - host
     assert stem_1024 / stem_256 == pytest.approx(4, rel=0.1)  # GPU time linear in the batch
+
+
+def test_host_price_of_one_convolution_at_both_dtypes_by_hand():
+    """One cuDNN call pays the library overhead once and a launch for each further kernel:
+    bf16 launches four kernels (three transposes around the GEMM), fp32 three (no output
+    transpose), so their host times differ by exactly one launch."""
+    fit = H200.fit
+    for dtype, extra_kernels in (("bf16", 3), ("fp32", 2)):
+        op = conv("c", 2, 16, (8, 8), 32, (8, 8), (3, 3), dtype, H200.spec, "x", "y")
+        timeline = simulate_ops([op], H200)
+        expected_us = fit.library_overhead_us + extra_kernels * fit.launch_overhead_us
+        assert timeline.host_end == pytest.approx(H200.us_to_cycles(expected_us)), dtype
+        assert len(timeline.runs) == extra_kernels + 1
