@@ -67,7 +67,7 @@ def variant_rows(traced, runs: list, force: bool) -> list[dict]:
     rows = []
     for run in runs:
         report, _ = report_for(run, traced, force)
-        row = {**headline(run, report), **base}
+        row = {**headline(run, report), **base, "simulator": run.hardware}  # figures' categories
         by = report.frame.groupby("component").energy_pj.sum() / 1e6
         row.update({f"{COMPONENT_PREFIX}{c}": v for c, v in by.items()})
         row.update(

@@ -1,6 +1,7 @@
 """GPU-like chip: datasheet presets plus fitted factors, kernels as PyTorch/cuDNN/cuBLAS launch
 them (dense, event-driven, unshared), and a SimPy model of host, stream, SMs, L2 and DRAM."""
 
+from simulators.gpu.components import COMPONENT_CATEGORIES
 from simulators.gpu.config import DTYPE_BYTES, GpuConfig, load_config, preset_names
 from simulators.gpu.lowering import EXECUTIONS, IMPLEMENTATIONS
 from simulators.gpu.model import simulate
@@ -13,4 +14,11 @@ OPTIONS = {
 }
 """Run options of :func:`simulate` (hardware protocol): name -> (type, allowed or None, help)."""
 
-__all__ = ["OPTIONS", "GpuConfig", "load_config", "preset_names", "simulate"]
+__all__ = [
+    "COMPONENT_CATEGORIES",
+    "OPTIONS",
+    "GpuConfig",
+    "load_config",
+    "preset_names",
+    "simulate",
+]

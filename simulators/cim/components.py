@@ -1,0 +1,20 @@
+"""What each component of a CIM report is, for figures that group components (the components
+of ``simulators.cim.energy.ACTIONS`` and the chip's leakage)."""
+
+COMPONENT_CATEGORIES = {
+    "crossbar": "compute",
+    "adder": "compute",
+    "neuron": "compute",
+    "digital": "compute",
+    "subtractor": "compute",
+    "input_buffer": "memory",
+    "temp_buffer": "memory",
+    "tile_buffer": "memory",
+    "htree": "data movement",
+    "noc": "data movement",
+    "chip_link": "data movement",
+    "adc": "periphery and ADC",
+    "mux": "periphery and ADC",
+    "leakage": "static",
+}
+"""component -> category (one of ``simulators.components.CATEGORIES``)."""
