@@ -126,7 +126,7 @@ def figure(table: pd.DataFrame, out: Path) -> list[Path]:
     its Wilson 95 % interval (marker: variation σ, open where σ > 0), labelled with its ADC bits
     or data type where the label does not overprint another; dotted: the ideal network."""
     kinds = list(dict.fromkeys(table.hardware))
-    fig, axes = figures.figure(2, 0.48, ncols=len(kinds), squeeze=False)
+    fig, axes = figures.figure(2, 0.42, ncols=len(kinds), squeeze=False)
     sigmas = sorted(table.variation_sigma.dropna().unique()) if "variation_sigma" in table else []
     markers = dict(zip(sigmas, "osD^v<>", strict=False))
     notes = []
@@ -153,11 +153,14 @@ def figure(table: pd.DataFrame, out: Path) -> list[Path]:
         ax.set(xlabel="energy per inference (µJ)", ylabel="accuracy (%)")
         ax.set_title(f"{hardware}: {part.preset.iloc[0]}")
         ax.margins(x=0.1)
+        plot_axes.limits_from(ax, part.energy_uj, 100 * part.accuracy_ci_low)
+        ax.update_datalim(np.column_stack([part.energy_uj, 100 * part.accuracy_ci_high]))
+        ax.autoscale_view()
         plot_axes.log_axis(ax, "x")
     handles = {}
     for ax in axes.flat:
         handles.update(zip(*reversed(ax.get_legend_handles_labels()), strict=True))
-    fig.legend(handles.values(), handles.keys(), loc="outside lower center", ncol=4)
+    fig.legend(handles.values(), handles.keys(), loc="outside right upper")
     figures.title(fig, "accuracy against energy per inference")
     figures.caption(
         fig,

@@ -140,6 +140,7 @@ def latency_vs_cost(table: pd.DataFrame, out: Path) -> list[Path]:
             )
         ax.set(xlabel=f"{name} ({x_unit})", ylabel=f"latency ({y_unit})", title=f"{hw}: {preset}")
         ax.margins(0.15)
+        plot_axes.limits_from(ax, part[column] * x_factor, part.latency_ms * y_factor)
         plot_axes.log_axis(ax)
     handles = {}
     for ax in axes.flat:
@@ -178,6 +179,11 @@ def per_layer(
             transform=plot_axes.dodge(ax, variants.index(variant), len(variants), 2.5),
             gid=variant,
         )
+    plot_axes.limits_from(
+        ax,
+        np.concatenate([np.arange(1, len(s) + 1) for s in reports.values()]),
+        np.concatenate([s[column].to_numpy(dtype=float) * factor for s in reports.values()]),
+    )
     ax.set(xlabel="layer (network order)", ylabel=f"{ylabel} ({unit})" if unit else ylabel)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend()

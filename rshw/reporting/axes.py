@@ -13,7 +13,7 @@ LADDERS = {
     "J": (("pJ", 1e-12), ("nJ", 1e-9), ("µJ", 1e-6), ("mJ", 1e-3), ("J", 1.0)),
     "s": (("ns", 1e-9), ("µs", 1e-6), ("ms", 1e-3), ("s", 1.0)),
     "B": (("B", 1.0), ("kB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12)),
-    "area": (("µm²", 1e-6), ("mm²", 1.0), ("cm²", 1e2)),
+    "area": (("µm²", 1e-6), ("mm²", 1.0)),
     "ops": (("", 1.0), ("k", 1e3), ("M", 1e6), ("G", 1e9), ("T", 1e12)),
 }
 """Quantity -> its units, smallest first, each with its size in the quantity's base unit."""
@@ -70,6 +70,7 @@ def log_axis(ax, which: str = "both") -> None:
     axes = {"x": [ax.xaxis], "y": [ax.yaxis], "both": [ax.xaxis, ax.yaxis]}[which]
     for axis in axes:
         axis.axes.set(**{f"{axis.axis_name}scale": "log"})
+        ax.autoscale_view()
         get = ax.get_xlim if axis.axis_name == "x" else ax.get_ylim
         put = ax.set_xlim if axis.axis_name == "x" else ax.set_ylim
         low, high = sorted(get())
@@ -98,6 +99,15 @@ def dodge(ax, index: int, count: int, spacing_pt: float = DODGE_PT):
     return ax.transData + ScaledTranslation(shift_in, 0, ax.figure.dpi_scale_trans)
 
 
+def limits_from(ax, x, y) -> None:
+    """Autoscale ``ax`` to the points ``(x, y)`` alone: dodged artists (drawn through a shifted
+    transform) would otherwise count their shift, in display units, as data."""
+    points = np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])
+    ax.ignore_existing_data_limits = True
+    ax.update_datalim(points[np.isfinite(points).all(axis=1)])
+    ax.autoscale_view()
+
+
 def label_points(ax, xs, ys, texts, transform=None) -> list:
     """Small labels beside points (3 pt up and right), left out of the layout."""
     out = []
@@ -122,7 +132,7 @@ def drop_overprinted(fig, notes: list) -> int:
     renderer = fig.canvas.get_renderer()
     kept, dropped = [], 0
     for note in notes:
-        box = note.get_window_extent(renderer)
+        box = note.get_window_extent(renderer).padded(1.0)
         if any(box.overlaps(k) for k in kept):
             note.remove()
             dropped += 1
