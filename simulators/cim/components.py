@@ -1,5 +1,5 @@
 """What each component of a CIM report is, for figures that group components (the components
-of ``simulators.cim.energy.ACTIONS`` and the chip's leakage)."""
+of ``simulators.cim.energy.ACTIONS``, the area-only buffers and the chip's leakage)."""
 
 COMPONENT_CATEGORIES = {
     "crossbar": "compute",
@@ -10,6 +10,8 @@ COMPONENT_CATEGORIES = {
     "input_buffer": "memory",
     "temp_buffer": "memory",
     "tile_buffer": "memory",
+    "global_buffer": "memory",
+    "membrane": "memory",
     "htree": "data movement",
     "noc": "data movement",
     "chip_link": "data movement",
