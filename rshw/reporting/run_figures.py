@@ -103,7 +103,10 @@ def sops_per_layer(folder: Path, analytic: Report, title: str) -> list[Path]:
             label=event.upper() + "s",
             color=figures.PALETTE[k],
         )
-    ax.set(xlabel="weighted layer (network order)", ylabel=f"{prefix}ops per inference".strip())
+    ax.set(
+        xlabel="weighted layer (network order)",
+        ylabel=f"operations per inference ({prefix})" if prefix else "operations per inference",
+    )
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend()
     figures.title(fig, f"{title}: operations per layer")
