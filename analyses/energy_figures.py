@@ -49,7 +49,7 @@ def energy_breakdown(table: pd.DataFrame, out: Path) -> list[Path]:
     targets = list(table[["hardware", "preset"]].drop_duplicates().itertuples(index=False))
     columns = components(table)
     rows = int(np.ceil(len(targets) / 2))
-    fig, axes = figures.figure(2, 0.27 * rows + 0.08, nrows=rows, ncols=2, squeeze=False)
+    fig, axes = figures.figure(2, 0.2 * rows + 0.08, nrows=rows, ncols=2, squeeze=False)
     for ax, (hw, preset) in zip(axes.flat, targets, strict=False):
         part = table[(table.hardware == hw) & (table.preset == preset)]
         part = part.set_index("variant").loc[_variants(part)]
@@ -116,8 +116,10 @@ def latency_vs_cost(table: pd.DataFrame, out: Path) -> list[Path]:
     ]
     if not targets:
         return []
-    fig, axes = figures.figure(2, 0.36, ncols=len(targets), squeeze=False)
-    for ax, ((hw, preset), part) in zip(axes.flat, targets, strict=True):
+    cols = min(3, len(targets))
+    rows = int(np.ceil(len(targets) / cols))
+    fig, axes = figures.figure(2, 0.26 * rows + 0.08, nrows=rows, ncols=cols, squeeze=False)
+    for ax, ((hw, preset), part) in zip(axes.flat, targets, strict=False):
         column = _cost(part)
         name, unit = COSTS[column]
         x_unit, x_factor = plot_axes.unit_for(part[column], unit)
@@ -142,10 +144,12 @@ def latency_vs_cost(table: pd.DataFrame, out: Path) -> list[Path]:
         ax.margins(0.15)
         plot_axes.limits_from(ax, part[column] * x_factor, part.latency_ms * y_factor)
         plot_axes.log_axis(ax)
+    for ax in axes.flat[len(targets) :]:
+        ax.axis("off")
     handles = {}
     for ax in axes.flat:
         handles.update(zip(*reversed(ax.get_legend_handles_labels()), strict=True))
-    fig.legend(handles.values(), handles.keys(), loc="outside right center")
+    fig.legend(handles.values(), handles.keys(), loc="outside right upper")
     figures.title(fig, f"{table.model.iloc[0]}: latency against cost, shared vs unshared")
     figures.caption(
         fig,

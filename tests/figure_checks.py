@@ -94,21 +94,22 @@ def _has_data(artist) -> bool:
 def marker_positions(fig) -> list[tuple[str, np.ndarray]]:
     """(series key, display positions) of every marker-drawing artist: the key is the artist's
     gid (a variant) where set, else its label; error-bar caps are not markers."""
+    return [item for ax in fig.axes for item in marker_positions_in(ax)]
+
+
+def marker_positions_in(ax) -> list[tuple[str, np.ndarray]]:
     out = []
-    for ax in fig.axes:
-        caps = {
-            id(c) for cont in ax.containers if isinstance(cont, ErrorbarContainer) for c in cont[1]
-        }
-        for coll in ax.collections:
-            offsets = np.asarray(coll.get_offsets())
-            if isinstance(coll, PathCollection) and offsets.size:
-                xy = coll.get_offset_transform().transform(offsets)
-                out.append((coll.get_gid() or coll.get_label(), xy))
-        for line in ax.lines:
-            if id(line) in caps or line.get_marker() in (None, "", "None", " "):
-                continue
-            xy = line.get_transform().transform(np.asarray(line.get_xydata(), dtype=float))
-            out.append((line.get_gid() or line.get_label(), xy))
+    caps = {id(c) for cont in ax.containers if isinstance(cont, ErrorbarContainer) for c in cont[1]}
+    for coll in ax.collections:
+        offsets = np.asarray(coll.get_offsets())
+        if isinstance(coll, PathCollection) and offsets.size:
+            xy = coll.get_offset_transform().transform(offsets)
+            out.append((coll.get_gid() or coll.get_label(), xy))
+    for line in ax.lines:
+        if id(line) in caps or line.get_marker() in (None, "", "None", " "):
+            continue
+        xy = line.get_transform().transform(np.asarray(line.get_xydata(), dtype=float))
+        out.append((line.get_gid() or line.get_label(), xy))
     return out
 
 
@@ -127,6 +128,19 @@ def hidden_markers(fig, within_pt: float = 1.5) -> list[str]:
     return found
 
 
+def markers_outside(fig) -> list[str]:
+    """Markers drawn outside their panel (clipped away, or pushed out by a dodge)."""
+    _renderer(fig)
+    out = []
+    for ax in fig.axes:
+        box = ax.bbox.padded(0.5)
+        for key, xy in marker_positions_in(ax):
+            xy = xy[np.isfinite(xy).all(axis=1)]
+            if not all(box.contains(x, y) for x, y in xy):
+                out.append(str(key))
+    return out
+
+
 def overprinted_texts(fig) -> list[str]:
     """Pairs of texts inside one panel (point labels) whose boxes overlap."""
     renderer = _renderer(fig)
@@ -140,15 +154,27 @@ def overprinted_texts(fig) -> list[str]:
     return found
 
 
-def figure_texts_overlapping(fig) -> list[str]:
-    """Figure-level title, caption and legends that overlap one another."""
+def colliding_texts(fig) -> list[str]:
+    """Any two of: titles, axis labels, tick labels shown, legends, the figure's title and
+    caption, whose boxes overlap (by more than half a pixel)."""
     renderer = _renderer(fig)
     items = [a for a in (fig._suptitle, fig._supxlabel, *fig.legends) if a is not None]
-    items = [a for a in items if a.get_visible() and getattr(a, "get_text", lambda: "x")()]
-    boxes = [(type(a).__name__, a.get_window_extent(renderer)) for a in items]
+    for ax in fig.axes:
+        if ax.get_visible() and ax.axison:
+            items += [ax.title, ax.xaxis.label, ax.yaxis.label, ax.get_legend()]
+            items += _shown_tick_labels(ax.xaxis, 0) + _shown_tick_labels(ax.yaxis, 1)
+    shown = [a for a in items if a is not None and a.get_visible()]
+    shown = [a for a in shown if not hasattr(a, "get_text") or a.get_text().strip()]
+    boxes = [(a, a.get_window_extent(renderer).padded(-0.5)) for a in shown]
     return [
-        f"{na} / {nb}" for (na, ba), (nb, bb) in itertools.combinations(boxes, 2) if ba.overlaps(bb)
+        f"{_name(a)!r} / {_name(b)!r}"
+        for (a, ba), (b, bb) in itertools.combinations(boxes, 2)
+        if ba.width > 0 and bb.width > 0 and ba.overlaps(bb)
     ]
+
+
+def _name(artist) -> str:
+    return artist.get_text() if hasattr(artist, "get_text") else type(artist).__name__
 
 
 def texts_outside(fig) -> list[str]:
