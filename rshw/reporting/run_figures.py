@@ -40,8 +40,10 @@ def energy_breakdown(folder: Path, reports: dict[str, Report], title: str) -> li
     are in each ``report-*.parquet``."""
     from rshw.pipeline.image_stats import image_columns
 
-    fig, axes = figures.figure(2, 0.5, ncols=len(reports), squeeze=False)
-    for ax, (hw, report) in zip(axes.flat, reports.items(), strict=True):
+    cols = min(4, len(reports))
+    rows = -(-len(reports) // cols)
+    fig, axes = figures.figure(2, 0.45 * rows + 0.05, nrows=rows, ncols=cols, squeeze=False)
+    for ax, (hw, report) in zip(axes.flat, reports.items(), strict=False):
         energy = category_energy(report)
         unit, factor = plot_axes.unit_for([energy.sum()], "pJ")
         bottom = 0.0
@@ -70,6 +72,8 @@ def energy_breakdown(folder: Path, reports: dict[str, Report], title: str) -> li
         ax.set(ylabel=f"{unit} per inference", title=f"{hw}: {bottom:.3g} {unit}", xticks=[])
         ax.set_xlim(-0.6, 0.6)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.02))
+    for ax in axes.flat[len(reports) :]:
+        ax.axis("off")
     figures.title(fig, f"{title}: energy per inference by category")
     return figures.save(fig, folder / "energy_breakdown")
 
