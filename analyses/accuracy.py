@@ -221,12 +221,19 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
 
 def figure(cells: pd.DataFrame, path: Path) -> list[Path]:
     """Test accuracy (mean ± std over seeds) per variant, one panel per model, dataset and
-    recipe; one column wide for up to two panels, else two."""
+    recipe: one column wide for one panel, else two columns with up to four panels a row."""
     from rshw.reporting import figures
 
     groups = list(cells.groupby(["model", "dataset", "recipe"], sort=False))
-    fig, axes = figures.figure(1 if len(groups) <= 2 else 2, 0.7, ncols=len(groups), squeeze=False)
-    for ax, ((model, dataset, _), cell) in zip(axes[0], groups, strict=True):
+    cols = min(4, len(groups))
+    rows = -(-len(groups) // cols)
+    columns = 1 if len(groups) == 1 else 2
+    fig, axes = figures.figure(
+        columns, 0.7 / columns * rows + 0.05, nrows=rows, ncols=cols, squeeze=False
+    )
+    for ax in axes.flat[len(groups) :]:
+        ax.axis("off")
+    for ax, ((model, dataset, _), cell) in zip(axes.flat, groups, strict=False):
         x = np.arange(len(cell))
         for k, row in enumerate(cell.itertuples()):
             ax.errorbar(
