@@ -59,7 +59,13 @@ def _ticks(low: float, high: float, subs: tuple[float, ...]) -> list[float]:
 
 
 def _label(value: float, _pos=None) -> str:
-    return f"{value:g}"
+    """Plain numbers from 0.001 to 99999, powers of ten (mathtext) beyond."""
+    if 1e-3 <= abs(value) < 1e5:
+        return f"{value:g}"
+    exponent = math.floor(math.log10(abs(value)))
+    mantissa = value / 10.0**exponent
+    head = "" if math.isclose(mantissa, 1.0) else f"{mantissa:g}\\times"
+    return f"${head}10^{{{exponent}}}$"
 
 
 def log_axis(ax, which: str = "both") -> None:
