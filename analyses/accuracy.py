@@ -213,20 +213,37 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def figure(cells: pd.DataFrame, path: Path) -> list[Path]:
+    """Test accuracy (mean ± std over seeds) per variant, one panel per model, dataset and
+    recipe: one column wide for one panel, else two columns with up to four panels a row."""
     from rshw.reporting import figures
 
     groups = list(cells.groupby(["model", "dataset", "recipe"], sort=False))
+    cols = min(4, len(groups))
+    rows = -(-len(groups) // cols)
+    columns = 1 if len(groups) == 1 else 2
     fig, axes = figures.figure(
-        width_columns=min(2.0, 0.7 * len(groups)), ncols=len(groups), squeeze=False
+        columns, 0.7 / columns * rows + 0.05, nrows=rows, ncols=cols, squeeze=False
     )
-    for ax, ((model, dataset, _), cell) in zip(axes[0], groups, strict=True):
+    for ax in axes.flat[len(groups) :]:
+        ax.axis("off")
+    for ax, ((model, dataset, _), cell) in zip(axes.flat, groups, strict=False):
         x = np.arange(len(cell))
-        ax.errorbar(x, cell["test_mean"], yerr=cell["test_std"].fillna(0), fmt="o", capsize=3)
+        for k, row in enumerate(cell.itertuples()):
+            ax.errorbar(
+                [x[k]],
+                [row.test_mean],
+                yerr=[0.0 if pd.isna(row.test_std) else row.test_std],
+                fmt="o",
+                color=figures.VARIANT_COLORS.get(row.variant),
+                gid=row.variant,
+            )
         ax.set_xticks(
             x, [f"{v}\n(n={n})" for v, n in zip(cell["variant"], cell["seeds"], strict=True)]
         )
+        ax.set_xlim(-0.5, len(cell) - 0.5)
         ax.set_title(f"{model} on {dataset}")
         ax.set_ylabel("test accuracy (%)")
+    figures.caption(fig, "Mean ± standard deviation over seeds (n: seeds).")
     return figures.save(fig, path)
 
 

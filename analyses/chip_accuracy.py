@@ -26,13 +26,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import NullFormatter
 from tqdm import tqdm
 
 from rshw import options
 from rshw.errors import run_guarded
 from rshw.pipeline.hardware import HardwareRun, headline
 from rshw.pipeline.sweep import pareto_mask
+from rshw.reporting import axes as plot_axes
 from rshw.reporting import figures
 from rshw.reporting.tables import markdown
 from simulators.files import atomic_write_text
@@ -107,44 +107,57 @@ def mark_pareto(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def figure(table: pd.DataFrame, out: Path) -> list[Path]:
-    """Accuracy against energy per inference, one panel per hardware: a crossbar's points by ADC
-    bits and cell variation, a GPU's by dtype."""
-    kinds = list(table.groupby("hardware", sort=True))
-    fig, axes = figures.figure(2.0, 0.42, ncols=len(kinds), squeeze=False)
-    markers = dict(zip(sorted(table.variation_sigma.dropna().unique()), "osD^v<>", strict=False))
-    for ax, (hardware, part) in zip(axes.flat, kinds, strict=True):
-        for k, (variant, g) in enumerate(part.groupby("variant")):
-            color = f"C{k}"
-            if g.variation_sigma.notna().any():  # crossbar points: ADC bits × variation
-                for sigma, s in g.groupby("variation_sigma"):
-                    _points(ax, s, color, markers[sigma], f"{variant}, σ = {sigma:g}")
-                for r in g[g.variation_sigma == 0].itertuples():
-                    ax.annotate(f"{int(r.adc_bits)}", (r.energy_uj, 100 * r.accuracy), fontsize=5)
-            else:
-                _points(ax, g, color, "o", variant)
-                for r in g.itertuples():
-                    ax.annotate(r.dtype, (r.energy_uj, 100 * r.accuracy), fontsize=5)
-            ideal = 100 * g.ideal_accuracy.iloc[0]
-            ax.axhline(ideal, color=color, lw=0.6, ls=":")
+    """Accuracy against energy per inference, one panel per hardware: each setting a point with
+    its Wilson 95 % interval (marker: variation σ, open where σ > 0), labelled with its ADC bits
+    or data type where the label does not overprint another; dotted: the ideal network."""
+    kinds = list(dict.fromkeys(table.hardware))
+    fig, axes = figures.figure(2, 0.42, ncols=len(kinds), squeeze=False)
+    sigmas = sorted(table.variation_sigma.dropna().unique()) if "variation_sigma" in table else []
+    markers = dict(zip(sigmas, "osD^v<>", strict=False))
+    notes = []
+    for ax, hardware in zip(axes.flat, kinds, strict=True):
+        part = table[table.hardware == hardware]
+        variants = list(dict.fromkeys(part.variant))
+        for variant, g in part.groupby("variant", sort=False):
+            color = figures.VARIANT_COLORS.get(variant)
+            shift = plot_axes.dodge(ax, variants.index(variant), len(variants))
+            sigma = g.variation_sigma if "variation_sigma" in g else pd.Series(np.nan, g.index)
+            for value, s in g.groupby(sigma.fillna(-1.0), sort=True):
+                label = variant if value < 0 else f"{variant}, σ = {value:g}"
+                _points(ax, s, color, markers.get(value, "o"), label, value > 0, shift)
+            plain = g[sigma.fillna(0.0) == 0]
+            setting = plain.adc_bits if "adc_bits" in plain else pd.Series(np.nan, plain.index)
+            texts = [
+                f"{int(b)}" if pd.notna(b) else str(d)
+                for b, d in zip(setting, plain.get("dtype", setting), strict=True)
+            ]
+            notes += plot_axes.label_points(ax, plain.energy_uj, 100 * plain.accuracy, texts, shift)
+            ax.axhline(100 * g.ideal_accuracy.iloc[0], color=color, lw=0.6, ls=":")
         front = part[part.pareto].sort_values("energy_uj")
         ax.plot(front.energy_uj, 100 * front.accuracy, color="k", lw=0.8, label="Pareto front")
-        ax.set(
-            xscale="log",
-            xlabel="energy per inference (µJ)",
-            ylabel="accuracy (%)",
-            title=f"{hardware.upper()}: {part.preset.iloc[0]}" if len(part) else hardware,
-        )
-        ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.legend(fontsize=5, loc="lower right")
-    fig.suptitle(
-        "accuracy (Wilson 95 % interval) against energy per inference; numbers: ADC bits; "
-        "dotted: ideal network",
-        fontsize=7,
+        ax.set(xlabel="energy per inference (µJ)", ylabel="accuracy (%)")
+        ax.set_title(f"{hardware}: {part.preset.iloc[0]}")
+        ax.margins(x=0.1)
+        plot_axes.limits_from(ax, part.energy_uj, 100 * part.accuracy_ci_low)
+        ax.update_datalim(np.column_stack([part.energy_uj, 100 * part.accuracy_ci_high]))
+        ax.autoscale_view()
+        plot_axes.log_axis(ax, "x")
+    handles = {}
+    for ax in axes.flat:
+        handles.update(zip(*reversed(ax.get_legend_handles_labels()), strict=True))
+    fig.legend(handles.values(), handles.keys(), loc="outside right upper")
+    figures.title(fig, "accuracy against energy per inference")
+    figures.caption(
+        fig,
+        "Bars: Wilson 95 % interval. Numbers: ADC bits or data type (σ = 0), where they do "
+        "not overprint. Dotted: the ideal network. Variants side by side "
+        f"({plot_axes.DODGE_PT:g} pt apart). {ADC_SCALING}.",
     )
+    plot_axes.drop_overprinted(fig, notes)
     return figures.save(fig, out / "chip_accuracy")
 
 
-def _points(ax, part: pd.DataFrame, color: str, marker: str, label: str) -> None:
+def _points(ax, part: pd.DataFrame, color, marker: str, label: str, hollow: bool, shift) -> None:
     """Accuracy points with their Wilson 95 % intervals as error bars."""
     ax.errorbar(
         part.energy_uj,
@@ -156,9 +169,11 @@ def _points(ax, part: pd.DataFrame, color: str, marker: str, label: str) -> None
         fmt=marker,
         ms=3.5,
         color=color,
-        alpha=0.8,
+        mfc="none" if hollow else color,
         elinewidth=0.5,
         label=label,
+        gid=part.variant.iloc[0],
+        transform=shift,
     )
 
 

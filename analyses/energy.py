@@ -79,7 +79,7 @@ def variant_rows(result, force: bool, basis: str = "native") -> list[dict]:
     rows = []
     for run, product in result.reports.items():
         report = product.value
-        row = {**headline(run, report), **base, "basis": basis}
+        row = {**headline(run, report), **base, "basis": basis, "simulator": run.hardware}
         by = report.frame.groupby("component").energy_pj.sum() / 1e6
         row.update({f"{COMPONENT_PREFIX}{c}": v for c, v in by.items()})
         row.update(

@@ -5,10 +5,11 @@ from __future__ import annotations
 from itertools import combinations
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
-from matplotlib.ticker import NullFormatter
 
 from rshw.pipeline.sweep import pareto_mask
+from rshw.reporting import axes as plot_axes
 from rshw.reporting import figures
 
 OBJECTIVES = {
@@ -33,7 +34,7 @@ def mark_pareto(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def pareto(table: pd.DataFrame, out: Path) -> list[Path]:
-    """Each pair of objectives; dominated points faded, the Pareto front outlined."""
+    """Each pair of objectives (log axes); dominated points faded, the Pareto front outlined."""
     pairs = [
         (x, y)
         for x, y in combinations(OBJECTIVES, 2)
@@ -41,16 +42,27 @@ def pareto(table: pd.DataFrame, out: Path) -> list[Path]:
     ]
     if not pairs:
         return []
-    fig, axes = figures.figure(2.0, 0.34, ncols=len(pairs), squeeze=False)
-    for ax, (x, y) in zip(axes.flat, pairs, strict=True):
+    rows = int(np.ceil(len(pairs) / 3))
+    cols = min(3, len(pairs))
+    fig, axes = figures.figure(2, 0.3 * rows + 0.06, nrows=rows, ncols=cols, squeeze=False)
+    for ax, (x, y) in zip(axes.flat, pairs, strict=False):
         part = table[table[[x, y]].notna().all(axis=1)]
         for k, ((hw, preset), g) in enumerate(part.groupby(["hardware", "preset"])):
+            color = figures.PALETTE[k % len(figures.PALETTE)]
+            group = f"{hw}: {preset}"
             front = g[g.pareto]
-            ax.scatter(g[x], g[y], s=10, color=f"C{k}", alpha=0.25, label=f"{hw}: {preset}")
-            ax.scatter(front[x], front[y], s=22, color=f"C{k}", edgecolors="k", linewidths=0.5)
-        ax.set(xlabel=OBJECTIVES[x], ylabel=OBJECTIVES[y], xscale="log", yscale="log")
-        ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.yaxis.set_minor_formatter(NullFormatter())
-    axes.flat[0].legend(fontsize=6, loc="best")
-    fig.suptitle(f"{len(table)} design points; Pareto-optimal ones outlined", fontsize=8)
+            ax.scatter(g[x], g[y], s=10, color=color, alpha=0.3, label=group, gid=group)
+            ax.scatter(
+                front[x], front[y], s=22, color=color, edgecolors="k", linewidths=0.5, gid=group
+            )
+        ax.set(xlabel=OBJECTIVES[x], ylabel=OBJECTIVES[y])
+        ax.margins(0.1)
+        plot_axes.log_axis(ax)
+    for ax in axes.flat[len(pairs) :]:
+        ax.axis("off")
+    handles = {}
+    for ax in axes.flat:
+        handles.update(zip(*reversed(ax.get_legend_handles_labels()), strict=True))
+    fig.legend(handles.values(), handles.keys(), loc="outside lower center", ncol=3)
+    figures.title(fig, f"{len(table)} design points; Pareto-optimal ones outlined")
     return figures.save(fig, out / "pareto")

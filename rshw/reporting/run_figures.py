@@ -6,8 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
-from rshw.reporting import figures
+from rshw.reporting import axes as plot_axes
+from rshw.reporting import categories, figures
 from simulators.activity import Activity
 from simulators.report import Report
 
@@ -26,40 +28,54 @@ def heading(folded, activity: Activity) -> str:
     return f"{Path(record.name).stem} {record.variant} ({', '.join(parts)})"
 
 
-def component_energy(report: Report, top: int = 6) -> pd.Series:
-    """Energy per inference (µJ) by component, the ``top`` largest and the rest as 'other'."""
-    by = report.frame.groupby("component").energy_pj.sum().sort_values(ascending=False) / 1e6
-    by = by[by > 0]
-    if len(by) > top:
-        by = pd.concat([by.iloc[:top], pd.Series({"other": by.iloc[top:].sum()})])
-    return by
+def category_energy(report: Report) -> pd.Series:
+    """Energy per inference (pJ) by category of the report's hardware (its own map)."""
+    by = report.frame.groupby("component").energy_pj.sum()
+    return categories.by_category(by, categories.report_hardware(report))
 
 
 def energy_breakdown(folder: Path, reports: dict[str, Report], title: str) -> list[Path]:
-    """One panel per hardware model (own linear scale): its energy per inference, stacked by
-    component, with the 95 % CI over images as an error bar where the model gives one. Models
-    differ by orders of magnitude, so they never share an axis."""
+    """One panel per hardware model (own scale and unit, own legend): its energy per inference
+    stacked by category, with the 95 % CI over images as an error bar where the model gives one.
+    Models differ by orders of magnitude, so they never share an axis. The per-component numbers
+    are in each ``report-*.parquet``."""
     from rshw.pipeline.image_stats import image_columns
 
-    fig, axes = figures.figure(2.0, 0.42, ncols=len(reports), squeeze=False)
-    for ax, (hw, report) in zip(axes.flat, reports.items(), strict=True):
+    cols = min(4, len(reports))
+    rows = -(-len(reports) // cols)
+    fig, axes = figures.figure(2, 0.45 * rows + 0.05, nrows=rows, ncols=cols, squeeze=False)
+    for ax, (hw, report) in zip(axes.flat, reports.items(), strict=False):
+        energy = category_energy(report)
+        unit, factor = plot_axes.unit_for([energy.sum()], "pJ")
         bottom = 0.0
-        for k, (component, value) in enumerate(component_energy(report).items()):
-            ax.bar([hw], [value], bottom=bottom, color=f"C{k}", label=component, width=0.5)
-            bottom += value
+        for category, value in energy.items():
+            ax.bar(
+                [0],
+                [value * factor],
+                bottom=bottom,
+                width=0.5,
+                label=category,
+                color=figures.CATEGORY_COLORS.get(category),
+            )
+            bottom += value * factor
         stats = image_columns(report)
         if not np.isnan(stats["energy_uj_ci95"]):
+            to_unit = factor * 1e6  # µJ -> pJ -> the panel's unit
             ax.errorbar(
-                [hw],
-                [stats["energy_uj"]],
-                yerr=[stats["energy_uj_ci95"]],
+                [0],
+                [stats["energy_uj"] * to_unit],
+                yerr=[stats["energy_uj_ci95"] * to_unit],
                 fmt="none",
                 ecolor="k",
-                capsize=2,
+                elinewidth=0.8,
+                capsize=3,
             )
-        ax.set(ylabel="µJ per inference", title=f"{hw}\n{bottom:.4g} µJ")
-        ax.legend(fontsize=5, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-    fig.suptitle(f"{title}: energy per inference by component", fontsize=8)
+        ax.set(ylabel=f"{unit} per inference", title=f"{hw}: {bottom:.3g} {unit}", xticks=[])
+        ax.set_xlim(-0.6, 0.6)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.02))
+    for ax in axes.flat[len(reports) :]:
+        ax.axis("off")
+    figures.title(fig, f"{title}: energy per inference by category")
     return figures.save(fig, folder / "energy_breakdown")
 
 
@@ -67,15 +83,11 @@ def firing_rates(folder: Path, activity: Activity, graph, title: str) -> list[Pa
     """Mean firing rate of every LIF layer (over images and steps)."""
     lifs = [n.name for n in graph if n.op == "lif" and n.name in activity.edges]
     rates = [activity.rate(n) for n in lifs]
-    fig, ax = figures.figure(1.0, 0.6)
-    ax.bar(range(len(lifs)), rates, color="C0")
-    ax.set(
-        xlabel="LIF layer (network order)",
-        ylabel="firing rate",
-        title=f"{title}: firing rates",
-    )
-    ax.set_xticks(range(len(lifs)))
-    ax.set_xticklabels([str(k + 1) for k in range(len(lifs))], fontsize=5)
+    fig, ax = figures.figure(1, 0.7)
+    ax.bar(range(1, len(lifs) + 1), rates)
+    ax.set(xlabel="LIF layer (network order)", ylabel="firing rate")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    figures.title(fig, f"{title}: firing rates")
     return figures.save(fig, folder / "firing_rates")
 
 
@@ -85,24 +97,24 @@ def sops_per_layer(folder: Path, analytic: Report, title: str) -> list[Path]:
     table = frame.pivot_table(
         index="layer", columns="event", values="events", aggfunc="sum", sort=False
     ).fillna(0.0)
-    fig, ax = figures.figure(1.0, 0.6)
-    x = np.arange(len(table))
+    prefix, factor = plot_axes.unit_for(table.to_numpy().ravel(), "ops")
+    fig, ax = figures.figure(1, 0.7)
+    x = np.arange(1, len(table) + 1)
     for k, event in enumerate(table.columns):
         ax.bar(
             x + 0.4 * k - 0.2,
-            table[event] / 1e6,
+            table[event] * factor,
             width=0.4,
             label=event.upper() + "s",
-            color=f"C{k + 1}",
+            color=figures.PALETTE[k],
         )
     ax.set(
         xlabel="weighted layer (network order)",
-        ylabel="operations per inference (M)",
-        title=f"{title}: operations per layer",
+        ylabel=f"operations per inference ({prefix})" if prefix else "operations per inference",
     )
-    ax.set_xticks(x)
-    ax.set_xticklabels([str(k + 1) for k in x], fontsize=5)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend()
+    figures.title(fig, f"{title}: operations per layer")
     return figures.save(fig, folder / "ops_per_layer")
 
 

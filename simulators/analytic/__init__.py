@@ -1,5 +1,6 @@
 """Analytic hardware model: exact operation counts × per-operation energies (45 nm tables)."""
 
+from simulators.analytic.components import COMPONENT_CATEGORIES
 from simulators.analytic.counts import COUNT_COLUMNS, SOP_COLUMNS, count
 from simulators.analytic.memory import WeightPlacement, place_weights
 from simulators.analytic.model import PRESETS, EnergyTable, load_energy_table, simulate
@@ -13,6 +14,7 @@ def preset_names() -> list[str]:
 __all__ = [
     "CALIBRATED",
     "COMPARED",
+    "COMPONENT_CATEGORIES",
     "COUNT_COLUMNS",
     "DEFAULT_PRESET",
     "DEFAULT_SETTINGS",

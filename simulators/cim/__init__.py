@@ -5,6 +5,7 @@ chips, counts the work of every output row from the recorded spike maps (event-d
 everything (dense), runs the chip as SimPy processes and returns the common Report.
 """
 
+from simulators.cim.components import COMPONENT_CATEGORIES
 from simulators.cim.config import PRESETS, CimConfig, load_config, preset_names
 from simulators.cim.mapping import ChipMapping, LayerMapping, MappingError, map_graph, mapping_table
 from simulators.cim.model import estimate, simulate
@@ -37,6 +38,7 @@ def accuracy(graph, config, options, x, labels, calibration, seed=0) -> dict:
 __all__ = [
     "CALIBRATED",
     "COMPARED",
+    "COMPONENT_CATEGORIES",
     "DEFAULT_PRESET",
     "DEFAULT_SETTINGS",
     "INFEASIBLE",

@@ -1,6 +1,7 @@
 """GPU-like chip: datasheet presets plus fitted factors, kernels as PyTorch/cuDNN/cuBLAS launch
 them (dense, event-driven, unshared), and a SimPy model of host, stream, SMs, L2 and DRAM."""
 
+from simulators.gpu.components import COMPONENT_CATEGORIES
 from simulators.gpu.config import DTYPE_BYTES, PRESETS, GpuConfig, load_config, preset_names
 from simulators.gpu.lowering import EXECUTIONS, IMPLEMENTATIONS
 from simulators.gpu.model import simulate
@@ -45,6 +46,7 @@ def accuracy(graph, config, options, x, labels, calibration, seed=0) -> dict:
 __all__ = [
     "CALIBRATED",
     "COMPARED",
+    "COMPONENT_CATEGORIES",
     "DEFAULT_PRESET",
     "DEFAULT_SETTINGS",
     "INFEASIBLE",
