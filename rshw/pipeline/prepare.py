@@ -12,6 +12,7 @@ import torch
 
 from rshw.data import ArrayDataset
 from rshw.errors import OptionError
+from rshw.importers.entry import is_import_spec, prepare_imported
 from rshw.models import create_model, list_models
 from rshw.pipeline.reparam import reparameterize
 from rshw.training.calibrate import calibrate_batchnorm
@@ -37,7 +38,7 @@ class Prepared:
     def label(self) -> str:
         """Short provenance label for tables, figure titles and manifests."""
         if self.trained is None:
-            return "imported (NIR)"
+            return "imported (NIR)" if "nir" in self.source else "imported"
         return "trained" if self.trained else "untrained"
 
 
@@ -94,6 +95,9 @@ def prepare(
     step of a cold `rshw simulate`) to a quarter of what 256 cost. ``dt``: seconds per step of a
     ``.nir`` model (None: the file's recorded dt, else nir_io's default).
     """
+    if is_import_spec(model):  # a SpikingJelly / snnTorch module or its description
+        shape = (calibration.in_channels, *calibration.input_size)
+        return prepare_imported(model, checkpoint, shape, timesteps, dtype)
     if model.endswith(".nir"):
         from simulators.nir_io import read_nir
 

@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from rshw.data import load_dataset, make_loader
 from rshw.errors import OptionError
+from rshw.importers.entry import import_fingerprint, is_import_spec, verify_imported
 from rshw.pipeline import runcache
 from rshw.pipeline.hardware import (
     DEFAULT_PRESETS,
@@ -75,7 +76,7 @@ class SimulateOptions:
     def __post_init__(self) -> None:
         """Check every choice (variant, hardware, presets, overrides, options, images) before
         anything is folded or traced."""
-        if self.model.endswith(".nir"):
+        if self.model.endswith(".nir") or is_import_spec(self.model):
             self.variant = IMPORTED  # a NIR graph has no Real Spike granularity
         else:
             check_granularity(self.variant)
@@ -126,6 +127,8 @@ def traced_inputs(test, images: int, seed: int) -> torch.Tensor:
 def verify(prep: Prepared, activity: Activity, x: torch.Tensor) -> dict[str, Any]:
     """Compare the IR's traced spikes (float64) with the torch model's (float64) on the same
     images: the folding is exact when not a single spike differs."""
+    if "import" in prep.source:  # a SpikingJelly / snnTorch module: its own forward
+        return verify_imported(prep.model, activity, x)
     if prep.model is None:
         return {"verified": False, "reason": "imported graph: no torch model to compare with"}
     model = prep.model.double().eval()
@@ -195,7 +198,10 @@ def _prepared_key(opts: SimulateOptions, calibration) -> str:
         if opts.model.endswith(".nir")
         else shipped_checkpoint(opts.model, opts.variant, opts.dataset)
     )
-    weights = read_metadata(checkpoint)["weights_sha256"] if checkpoint else None
+    if is_import_spec(opts.model):
+        weights = import_fingerprint(opts.model, opts.ckpt)
+    else:
+        weights = read_metadata(checkpoint)["weights_sha256"] if checkpoint else None
     if opts.model.endswith(".nir"):
         weights = hashlib.sha256(Path(opts.model).read_bytes()).hexdigest()
     return runcache.key(
