@@ -325,6 +325,13 @@ def _add_simulate(sub) -> None:
         help="seconds per time step of a .nir model (default: the dt the file records, else "
         "1e-4, snnTorch's and SpikingJelly's export step; Norse files need 1e-3)",
     )
+    p.add_argument(
+        "--sew",
+        default="split",
+        choices=("split", "multilevel"),
+        help="an imported SEW ADD sum (0/1/2 spikes) feeds a layer as binary maps, each with its "
+        "own kernel copy (split), or as one multi-level input (MACs); see docs/import.md",
+    )
     p.add_argument("--dataset", default="cifar10-sample")
     p.add_argument("--data", default=None, help="dataset folder or file (default: searched)")
     p.add_argument(
@@ -397,6 +404,7 @@ def _run_simulate(args) -> int:
         variant=args.variant,
         ckpt=args.ckpt,
         dt=args.dt,
+        sew=args.sew,
         dataset=args.dataset,
         data=args.data,
         images=args.images,

@@ -83,6 +83,7 @@ def prepare(
     dtype: Any = np.float32,
     dt: float | None = None,
     say=print,
+    sew: str = "split",
 ) -> Prepared:
     """Build the IR graph for ``model`` (a zoo name or a ``.nir`` path) at Real Spike ``variant``.
 
@@ -97,7 +98,7 @@ def prepare(
     """
     if is_import_spec(model):  # a SpikingJelly / snnTorch module or its description
         shape = (calibration.in_channels, *calibration.input_size)
-        return prepare_imported(model, checkpoint, shape, timesteps, dtype)
+        return prepare_imported(model, checkpoint, shape, timesteps, dtype, sew)
     if model.endswith(".nir"):
         from simulators.nir_io import read_nir
 

@@ -41,6 +41,7 @@ from rshw.pipeline.trace import torch_lif_activity, trace
 from rshw.training.checkpoint import git_revision, read_metadata
 from rshw.training.realspike import check_granularity
 from simulators.activity import Activity, ActivityError
+from simulators.analytic.neurobench import neurobench_counts
 from simulators.files import atomic_write_text
 from simulators.ir import Graph, GraphError
 from simulators.report import Report
@@ -58,6 +59,7 @@ class SimulateOptions:
     variant: str = "channel"
     ckpt: str | None = None
     dt: float | None = None  # seconds per step of a .nir model (None: the file's, else 1e-4)
+    sew: str = "split"  # an imported SEW ADD sum: binary terms, or one multi-level input
     dataset: str = "cifar10-sample"
     data: str | None = None
     images: int | str = 8
@@ -214,6 +216,7 @@ def _prepared_key(opts: SimulateOptions, calibration) -> str:
         seed=opts.seed,
         timesteps=opts.timesteps,
         dt=opts.dt,
+        sew=opts.sew,
         static_input=STATIC_INPUT[opts.static_input],
     )
 
@@ -317,6 +320,7 @@ def prepare_traced(opts: SimulateOptions, say=print) -> Traced:
         dtype=np.float64,
         dt=opts.dt,
         say=say,
+        sew=opts.sew,
     )
     prep.graph.meta["static_input"] = STATIC_INPUT[opts.static_input]
     timings["reparam_s"] = time.perf_counter() - t0
@@ -418,6 +422,7 @@ def simulate_run(opts: SimulateOptions, say=print) -> dict[str, Any]:
                 "seed": opts.seed,
             },
             "verification": verification,
+            "neurobench": neurobench_counts(prep.graph, activity),
             "activity": {
                 "cache": str(activity.path),
                 "mean_rate": float(np.mean([activity.rate(e) for e in activity.edges])),
