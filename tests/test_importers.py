@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from torch import nn
 
 from rshw.cli import main
+from rshw.errors import CheckpointError
 from rshw.importers import (
     ImportRefused,
     describe,
@@ -26,6 +27,7 @@ from rshw.importers import (
     lower,
     save_description,
 )
+from rshw.importers.sew_checkpoint import remap_sew_resnet
 from simulators import executor
 
 FIXTURES = Path(__file__).parent / "fixtures" / "importers"
@@ -191,14 +193,19 @@ def build(tau: float = 2.0, decay_input: bool = True) -> nn.Module:
 
 
 @settings(max_examples=20, deadline=None)
-@given(tau=st.floats(1.0, 8.0), decay_input=st.booleans(), seed=st.integers(0, 2**16))
-def test_folded_bn_and_input_gain_give_the_framework_equations_spikes(tau, decay_input, seed):
+@given(
+    tau=st.floats(1.0, 8.0),
+    decay_input=st.booleans(),
+    seed=st.integers(0, 2**16),
+    n=st.sampled_from([1, 3]),
+)
+def test_folded_bn_and_input_gain_give_the_framework_equations_spikes(tau, decay_input, seed, n):
     """The stand-in runs SpikingJelly's equations in torch, BN unfolded, the gain 1/tau applied
     to the potential; the IR has both folded into the weights. float64: not one spike differs
     except where the framework's potential lies within 1e-9 of the threshold."""
     net = build(tau, decay_input).double()
     x = torch.randn(
-        (3, 3, 32, 32), generator=torch.Generator().manual_seed(seed), dtype=torch.float64
+        (n, 3, 32, 32), generator=torch.Generator().manual_seed(seed), dtype=torch.float64
     )
     graph = import_module(net, (3, 32, 32), 3, np.float64)
     ours = executor.run(graph, x.numpy(), dtype=np.float64, potentials=True)
@@ -275,3 +282,31 @@ def test_simulate_a_module_file_and_a_weights_only_checkpoint(tmp_path, monkeypa
     torch.save({"net": build(), "note": "a pickled module"}, tmp_path / "bad.pth")
     argv[-1] = str(tmp_path / "bad.pth")
     assert main([*argv, "--hw", "analytic", "--images", "3", "--out", str(out)]) == 2
+
+
+BN = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
+
+
+def original_sew_resnet_keys(layers: list[int]) -> list[str]:
+    """The state-dict keys of the original SEW-ResNet code (imagenet/sew_resnet.py of
+    Spike-Element-Wise-ResNet), written out from its module tree."""
+    keys = ["conv1.weight", *(f"bn1.{k}" for k in BN), "fc.weight", "fc.bias"]
+    for stage, blocks in enumerate(layers, 1):
+        for b in range(blocks):
+            p = f"layer{stage}.{b}"
+            keys += [f"{p}.conv1.0.weight", f"{p}.conv2.0.weight"]
+            keys += [f"{p}.conv{i}.1.{k}" for i in (1, 2) for k in BN]
+            if stage > 1 and b == 0:
+                keys += [f"{p}.downsample.0.0.weight", *(f"{p}.downsample.0.1.{k}" for k in BN)]
+    return keys
+
+
+@pytest.mark.parametrize(("depth", "layers"), [(18, [2, 2, 2, 2]), (34, [3, 4, 6, 3])])
+def test_original_sew_resnet_keys_map_onto_spikingjelly_2(depth, layers):
+    """Every key of the original code lands on a key of SpikingJelly 2.0's sew_resnet (its keys
+    recorded by make_fixtures.py), and none is left over."""
+    original = {k: torch.zeros(1) for k in original_sew_resnet_keys(layers)}
+    expected = json.loads((FIXTURES / f"sew_resnet{depth}_keys.json").read_text())
+    assert sorted(remap_sew_resnet(original)) == expected
+    with pytest.raises(CheckpointError, match="layer1.0.a"):
+        remap_sew_resnet({**original, "layer1.0.a": torch.ones(1)})

@@ -77,11 +77,9 @@ def run_framework(
         else:
             out = torch.stack([module(x) for _ in range(timesteps)]).mean(0)
     reset_states(module)
-    n = x.shape[0]
     spikes = {}
-    for name, outs in recorded.items():
-        seq = torch.cat(outs) if len(outs) > 1 else outs[0]
-        seq = seq.reshape(timesteps, n, *seq.shape[1:]) if seq.shape[0] == timesteps * n else seq
+    for name, outs in recorded.items():  # multi-step: one [T, N, ...]; else T of [N, ...]
+        seq = outs[0] if multi_step and len(outs) == 1 else torch.stack(outs)
         if not set(np.unique(seq.numpy()).tolist()) <= {0.0, 1.0}:
             raise ValueError(f"{name}: its outputs are not binary spikes")
         spikes[name] = seq.numpy().astype(np.uint8)
