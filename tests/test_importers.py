@@ -260,6 +260,34 @@ def test_rshw_simulate_runs_each_fixture_and_traces_the_frameworks_spikes(
         )
 
 
+def test_an_import_spec_resolves_to_a_module_record_and_sew_is_refused_elsewhere():
+    """The plan's record of a description: labelled imported (not NIR), lowered for the dataset's
+    input shape, ``--sew`` defaulting to split and part of the record; ``--sew`` and ``--dt`` on
+    models they cannot apply to are refused in one line."""
+    from rshw.errors import OptionError
+    from rshw.pipeline.plan import resolve_model
+    from rshw.pipeline.stages import Folded, Product
+
+    model = str(FIXTURES / "sj_sew_add.json")
+    split = resolve_model(model, "channel", "cifar10-sample")
+    assert (split.kind, split.variant, split.input_shape, split.sew) == (
+        "module",
+        "imported",
+        (3, 32, 32),
+        "split",
+    )
+    assert split.imported and not split.stand_in
+    assert Folded(split, Product(None, "fold-x", False, 0.0)).label == "imported"
+    multilevel = resolve_model(model, "channel", "cifar10-sample", sew="multilevel")
+    assert multilevel != split and multilevel.sew == "multilevel"
+    with pytest.raises(OptionError, match="--sew must be one of split, multilevel"):
+        resolve_model(model, "channel", "cifar10-sample", sew="binary")
+    with pytest.raises(OptionError, match="--dt applies to .nir models only"):
+        resolve_model(model, "channel", "cifar10-sample", dt=1e-3)
+    with pytest.raises(OptionError, match="--sew applies to imported modules"):
+        resolve_model("scnn", "channel", "cifar10-sample", sew="split")
+
+
 def test_simulate_a_module_file_and_a_weights_only_checkpoint(tmp_path, monkeypatch):
     """``--model FILE.py:FUNCTION --ckpt W.pth``: the weights load with weights_only, and the
     run verifies the IR's spikes against the module's own forward."""
