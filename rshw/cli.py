@@ -141,7 +141,7 @@ def _add_simulate(sub) -> None:
     from rshw.pipeline.hardware import HARDWARE, default_presets
 
     p = sub.add_parser("simulate", help="reparam, trace, verify and run the hardware models")
-    options.add(p, "model", "variant", "ckpt", "dt", "dataset", "data", "images")
+    options.add(p, "model", "variant", "ckpt", "dt", "sew", "dataset", "data", "images")
     options.add(p, "ci_target", "images_cap", "static_input", "basis")
     p.add_argument("--hw", default=",".join(HARDWARE), help="comma list of " + ", ".join(HARDWARE))
     for hw, preset in default_presets().items():

@@ -254,6 +254,7 @@ def run_simulate(args) -> int:
         variant=args.variant,
         ckpt=args.ckpt,
         dt=args.dt,
+        sew=args.sew,
         dataset=args.dataset,
         data=args.data,
         images=args.images,

@@ -98,6 +98,16 @@ SPEC: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
             "else 1e-4, snnTorch's and SpikingJelly's export step; Norse files need 1e-3)",
         },
     ),
+    "sew": (
+        ("--sew",),
+        {
+            "default": None,
+            "choices": ("split", "multilevel"),
+            "help": "an imported SEW ADD sum (0/1/2 spikes) feeds a layer as binary maps, each "
+            "with its own kernel copy (split, the default), or as one multi-level input (MACs); "
+            "imported modules only, see docs/import.md",
+        },
+    ),
     "dataset": (("--dataset",), {"default": "cifar10-sample"}),
     "data": (("--data",), {"default": None, "help": "dataset folder or file (default: searched)"}),
     "images": (

@@ -17,6 +17,7 @@ from rshw.pipeline.plan import AccuracyRecord, Calibration, DataRecord, ModelRec
 
 MODEL = ModelRecord(
     name="scnn",
+    kind="zoo",
     variant="channel",
     checkpoint=None,
     weights_sha256=None,
@@ -25,6 +26,8 @@ MODEL = ModelRecord(
     static_input="once",
     seed=0,
     calibration=Calibration("cifar10-sample", None, "sample.npz", "train", 100, 64),
+    input_shape=None,
+    sew=None,
 )
 DATA = DataRecord("cifar10-sample", None, "sample.npz", "test", 2, 3, 0, "0123abcd")
 

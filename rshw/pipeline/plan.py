@@ -7,8 +7,9 @@ resolve to the same records share their products: a sweep point is the ``rshw si
 with the same records, ``rshw reparam`` folds the network ``rshw simulate`` folds.
 
 - :class:`ModelRecord`: what the folded graph depends on (the weights: an explicit or shipped
-  checkpoint and its hash, or an untrained stand-in's seed and calibration data; T; dt of a NIR
-  file; the static-input policy). The checkpoint decision (explicit / shipped / stand-in, with the
+  checkpoint and its hash, an imported module's files' hash, or an untrained stand-in's seed and
+  calibration data; T; dt of a NIR file; an imported module's input shape and SEW policy; the
+  static-input policy). The checkpoint decision (explicit / shipped / stand-in, with the
   T rule) is made here and nowhere else.
 - :class:`DataRecord`: which images a trace sees (dataset, file, split, T, images, seed, and a
   hash of the exact pixels and labels).
@@ -30,7 +31,10 @@ import numpy as np
 
 from rshw.errors import OptionError
 
-IMPORTED = "imported"  # the variant label of a graph read from a NIR file
+IMPORTED = "imported"  # the variant label of an imported graph (NIR file or framework module)
+KINDS = ("zoo", "nir", "module")
+"""What ``--model`` names: a zoo model, a ``.nir`` file, or a SpikingJelly / snnTorch module
+(``FILE.py:FUNCTION``, or a saved description ``.json``; :mod:`rshw.importers.entry`)."""
 STATIC_INPUT = {"once": "once", "every-step": "every_step"}
 """``--static-input`` spelling -> ``graph.meta["static_input"]``: a layer whose input is the same
 at every step (the stem under direct encoding) is computed once, or at every step."""
@@ -58,19 +62,22 @@ class Calibration:
 class ModelRecord:
     """Everything the folded graph depends on."""
 
-    name: str  # a zoo name or a .nir path
-    variant: str  # Real Spike granularity ("imported" for a NIR file)
-    checkpoint: str | None  # the checkpoint folded (explicit or shipped); None: stand-in / NIR
-    weights_sha256: str | None  # the checkpoint's weights hash, or the NIR file's bytes hash
+    name: str  # a zoo name, a .nir path, FILE.py:FUNCTION or a description .json
+    kind: str  # one of KINDS
+    variant: str  # Real Spike granularity ("imported" for a NIR file or a module)
+    checkpoint: str | None  # the checkpoint folded (explicit or shipped, or a module's weights)
+    weights_sha256: str | None  # the checkpoint's weights hash, the NIR file's or the import's
     timesteps: int
     dt: float | None  # seconds per step of a .nir model (None: the file's, else nir_io's)
     static_input: str  # graph-meta spelling: "once" or "every_step"
     seed: int | None  # an untrained stand-in's seed (None: trained or imported)
     calibration: Calibration | None  # an untrained stand-in's BatchNorm data
+    input_shape: tuple[int, ...] | None  # (C, H, W) a module is lowered for (None: not a module)
+    sew: str | None  # a module's SEW ADD policy (rshw.importers.SEW_POLICIES; None: not a module)
 
     @property
     def imported(self) -> bool:
-        return self.name.endswith(".nir")
+        return self.kind != "zoo"
 
     @property
     def stand_in(self) -> bool:
@@ -149,9 +156,13 @@ def resolve_model(
     calibration_images: int = STAND_IN_CALIBRATION,
     say=print,
     train=None,
+    sew: str | None = None,
 ) -> ModelRecord:
     """The :class:`ModelRecord` of a request, every choice checked (no weights are loaded);
-    ``train``: the training split, when the caller has it loaded already."""
+    ``train``: the training split, when the caller has it loaded already. ``sew``: how an
+    imported module's SEW ADD sums are computed (None: ``split``; modules only)."""
+    from rshw.importers.entry import import_fingerprint, is_import_spec
+    from rshw.importers.lower import SEW_POLICIES
     from rshw.models import list_models
     from rshw.training.checkpoint import read_metadata
     from rshw.training.realspike import check_granularity
@@ -163,6 +174,30 @@ def resolve_model(
     if timesteps < 1:
         raise OptionError(f"timesteps must be at least 1, got {timesteps}")
     common = {"name": model, "timesteps": timesteps, "static_input": STATIC_INPUT[static_input]}
+    if is_import_spec(model):
+        if dt is not None:
+            raise OptionError(f"--dt applies to .nir models only, not {model!r}")
+        sew = sew or SEW_POLICIES[0]
+        if sew not in SEW_POLICIES:
+            raise OptionError(f"--sew must be one of {', '.join(SEW_POLICIES)}, got {sew!r}")
+        shape = train or load_split(dataset, data, "test", timesteps)
+        return ModelRecord(
+            **common,
+            kind="module",
+            variant=IMPORTED,
+            checkpoint=None if ckpt is None else str(ckpt),
+            weights_sha256=import_fingerprint(model, ckpt),
+            dt=None,
+            seed=None,
+            calibration=None,
+            input_shape=(shape.in_channels, *shape.input_size),
+            sew=sew,
+        )
+    if sew is not None:
+        raise OptionError(
+            f"--sew applies to imported modules (FILE.py:FUNCTION or a description .json) "
+            f"only, not {model!r}"
+        )
     if model.endswith(".nir"):
         path = Path(model)
         if not path.is_file():
@@ -170,19 +205,22 @@ def resolve_model(
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         return ModelRecord(
             **common,
+            kind="nir",
             variant=IMPORTED,
             checkpoint=None,
             weights_sha256=digest,
             dt=dt,
             seed=None,
             calibration=None,
+            input_shape=None,
+            sew=None,
         )
     if dt is not None:
         raise OptionError(f"--dt applies to .nir models only, not {model!r}")
     if model not in list_models():
         raise OptionError(
             f"unknown model {model!r}; known models: {', '.join(list_models())} "
-            "(or a path to a .nir file)"
+            "(or a path to a .nir file, FILE.py:FUNCTION or a module description .json)"
         )
     check_granularity(variant)
     checkpoint = decide_checkpoint(model, variant, dataset, ckpt, timesteps, say)
@@ -195,12 +233,15 @@ def resolve_model(
             )
         return ModelRecord(
             **common,
+            kind="zoo",
             variant=variant,
             checkpoint=checkpoint,
             weights_sha256=meta["weights_sha256"],
             dt=None,
             seed=None,
             calibration=None,
+            input_shape=None,
+            sew=None,
         )
     if calibration_images < 1:
         raise OptionError(f"calibration images must be >= 1, got {calibration_images}")
@@ -210,12 +251,15 @@ def resolve_model(
     )
     return ModelRecord(
         **common,
+        kind="zoo",
         variant=variant,
         checkpoint=None,
         weights_sha256=None,
         dt=None,
         seed=seed,
         calibration=calibration,
+        input_shape=None,
+        sew=None,
     )
 
 
@@ -296,6 +340,7 @@ class SimulateOptions:
     variant: str = "channel"
     ckpt: str | None = None
     dt: float | None = None  # seconds per step of a .nir model (None: the file's, else 1e-4)
+    sew: str | None = None  # an imported SEW ADD sum: binary terms or one multi-level input
     dataset: str = "cifar10-sample"
     data: str | None = None
     images: int | str = 8
@@ -363,6 +408,7 @@ def resolve(opts: SimulateOptions, say=print) -> Plan:
         opts.dt,
         opts.static_input,
         say=say,
+        sew=opts.sew,
     )
     return Plan(
         model,

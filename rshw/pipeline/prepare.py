@@ -1,6 +1,7 @@
 """The fold stage's work: from a :class:`~rshw.pipeline.plan.ModelRecord` to an IR graph (its
-checkpoint, a NIR file, or an untrained, BatchNorm-calibrated stand-in that is labelled as such
-everywhere). Which checkpoint is decided once, in :mod:`rshw.pipeline.plan`."""
+checkpoint, a NIR file, an imported SpikingJelly / snnTorch module, or an untrained,
+BatchNorm-calibrated stand-in that is labelled as such everywhere). Which checkpoint is decided
+once, in :mod:`rshw.pipeline.plan`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import numpy as np
 import torch
 
 from rshw.data import ArrayDataset
+from rshw.importers.entry import prepare_imported
 from rshw.models import create_model
 from rshw.pipeline.plan import STAND_IN_CALIBRATION, ModelRecord
 from rshw.pipeline.reparam import reparameterize
@@ -31,14 +33,14 @@ class Prepared:
 
     graph: Graph
     model: torch.nn.Module | None
-    trained: bool | None  # None: imported from NIR, unknown
+    trained: bool | None  # None: imported (NIR file or framework module), unknown
     source: dict[str, Any] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
         """Short provenance label for tables, figure titles and manifests."""
         if self.trained is None:
-            return "imported (NIR)"
+            return "imported (NIR)" if "nir" in self.source else "imported"
         return "trained" if self.trained else "untrained"
 
 
@@ -83,10 +85,11 @@ def prepare(
     dtype: Any = np.float32,
     dt: float | None = None,
     say=print,
+    sew: str | None = None,
 ) -> Prepared:
     """Resolve (:func:`rshw.pipeline.plan.resolve_model`) and fold in one call, for scripts that
     need the network but no cache: ``calibration`` names the dataset (and its folder) the
-    network is for."""
+    network is for; ``sew``: an imported module's SEW ADD policy."""
     from rshw.pipeline.plan import resolve_model
 
     record = resolve_model(
@@ -101,6 +104,7 @@ def prepare(
         calibration_images=calibrate,
         say=say,
         train=calibration,
+        sew=sew,
     )
     return fold_network(record, dtype, say, calibration)
 
@@ -109,11 +113,23 @@ def fold_network(
     record: ModelRecord, dtype: Any = np.float64, say=print, calibration: ArrayDataset | None = None
 ) -> Prepared:
     """Build the torch network a :class:`~rshw.pipeline.plan.ModelRecord` names and fold it into
-    the IR (a ``.nir`` file is read instead): the record's checkpoint, else random weights
+    the IR (a ``.nir`` file is read instead; a SpikingJelly / snnTorch module or its description
+    is lowered by :mod:`rshw.importers`): the record's checkpoint, else random weights
     (``seed``) with random Real Spike ``a`` and BatchNorm statistics calibrated on the record's
     calibration images, announced in one line through ``say`` and labelled untrained.
     ``calibration``: the calibration split, when the caller has it loaded already."""
-    if record.imported:
+    if record.kind == "module":
+        prep = prepare_imported(
+            record.name,
+            record.checkpoint,
+            record.input_shape,
+            record.timesteps,
+            dtype,
+            record.sew,
+        )
+        prep.graph.meta["static_input"] = record.static_input
+        return prep
+    if record.kind == "nir":
         from simulators.nir_io import read_nir
 
         graph = read_nir(record.name, dt=record.dt, timesteps=record.timesteps)

@@ -7,7 +7,8 @@ products:
     fold(ModelRecord)                          -> Folded     (the IR graph; the torch network
                                                               rebuilt on demand for verify)
     trace(Folded, DataRecord)                  -> Activity   (spikes of the IR on the images)
-    verify(Folded, trace, DataRecord)          -> dict       (IR spikes == torch spikes?)
+    verify(Folded, trace, DataRecord)          -> dict       (IR spikes == torch / framework
+                                                              spikes?)
     simulate(HardwareRun, Folded, trace)       -> Report     (or the hardware's "infeasible")
     accuracy(HardwareRun, Folded, AccuracyRecord) -> dict    (accuracy as that hardware computes)
 
@@ -170,12 +171,13 @@ class Folded:
     def label(self) -> str:
         """Short provenance label for tables, figure titles and manifests."""
         if self.record.imported:
-            return "imported (NIR)"
+            return "imported (NIR)" if self.record.kind == "nir" else "imported"
         return "trained" if self.trained else "untrained"
 
     def network(self):
-        """The torch network the graph was folded from (None for an imported graph)."""
-        if self.record.imported:
+        """The torch network the graph was folded from: a zoo network, an imported framework
+        module (None for its saved description), None for a NIR graph."""
+        if self.record.kind == "nir":
             return None
         if self.prepared is None:
             self.prepared = _fold_network(self.record, self.say)
@@ -248,13 +250,17 @@ def trace(
 
 def verify(folded: Folded, traced: Product, images: Images, force: bool = False) -> Product:
     """Whether the IR's traced spikes (float64) equal the torch model's (float64) on the same
-    images: the folding is exact when not a single spike differs. An imported graph has no torch
+    images: the folding is exact when not a single spike differs. An imported framework module
+    is run by its framework's own forward; a NIR graph (or a module's saved description) has no
     model to compare with."""
+    from rshw.importers.entry import verify_imported
     from rshw.pipeline.trace import torch_lif_activity
 
     def build(folder: Path) -> dict[str, Any]:
         model = folded.network()
-        if model is None:
+        if folded.record.kind == "module":
+            result = verify_imported(model, traced.value, images.inputs())
+        elif model is None:
             result = {"verified": False, "reason": "imported graph: no torch model to compare with"}
         else:
             model = model.double().eval()
@@ -273,11 +279,11 @@ def verify(folded: Folded, traced: Product, images: Images, force: bool = False)
                 "spikes_differing": sum(differ.values()),
                 "layers_differing": [n for n, d in differ.items() if d],
             }
-            if not result["verified"]:
-                raise RuntimeError(
-                    f"the folded network differs from the trained one on the traced images: "
-                    f"{result}"
-                )
+        if model is not None and not result["verified"]:
+            raise RuntimeError(
+                f"the folded network differs from the model it was folded from on the traced "
+                f"images: {result}"
+            )
         atomic_write_text(folder / "verify.json", json.dumps(result))
         return result
 

@@ -19,6 +19,7 @@ import numpy as np
 from rshw.pipeline import runcache, stages
 from rshw.pipeline.image_stats import image_columns
 from rshw.training.checkpoint import git_revision
+from simulators.analytic.neurobench import neurobench_counts
 from simulators.files import atomic_write_text
 
 PACKAGES = ("torch", "numpy", "simpy", "pandas", "brian2", "nir", "seaborn")
@@ -68,6 +69,7 @@ def write_run_folder(plan, result, started: float) -> dict[str, Any]:
                 "seed": data.seed,
             },
             "verification": traced.verification.value,
+            "neurobench": neurobench_counts(folded.graph, activity),
             "activity": {
                 "cache": str(activity.path),
                 "mean_rate": float(np.mean([activity.rate(e) for e in activity.edges])),
