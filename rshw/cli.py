@@ -31,7 +31,7 @@ def _model_options(pairs: Sequence[str]) -> dict:
 
 
 def _add_train(sub) -> None:
-    from rshw.training.train import OPTIMIZERS, PRECISIONS, TrainConfig
+    from rshw.training.config import OPTIMIZERS, PRECISIONS, TrainConfig
 
     d = {f.name: f.default for f in fields(TrainConfig) if f.name != "model_options"}
     p = sub.add_parser("train", help="train a zoo model (resumes from OUT/last when present)")
@@ -85,7 +85,8 @@ def _add_train(sub) -> None:
 
 def _run_train(args) -> int:
     from rshw.models import model_defaults
-    from rshw.training.train import TrainConfig, train
+    from rshw.training.config import TrainConfig
+    from rshw.training.train import train
 
     model_defaults(args.model)  # an unknown model fails here, before any data is read
 
@@ -139,7 +140,8 @@ def _add_eval(sub) -> None:
 def _run_eval(args) -> int:
     from rshw.data import load_dataset, make_loader
     from rshw.training.checkpoint import load_checkpoint
-    from rshw.training.train import check_fits, evaluate, resolve_device
+    from rshw.training.device import resolve_device
+    from rshw.training.evaluate import check_fits, evaluate
 
     device = resolve_device(args.device)
     model, meta = load_checkpoint(args.checkpoint, map_location=str(device))
@@ -453,7 +455,8 @@ def _run_ship(args) -> int:
         save_checkpoint,
         ship_checkpoint,
     )
-    from rshw.training.train import evaluate, resolve_device
+    from rshw.training.device import resolve_device
+    from rshw.training.evaluate import evaluate
 
     meta = read_metadata(args.checkpoint)
     name = shipped_name(meta["model"]["name"], meta["dataset"]["name"], meta["model"]["realspike"])
