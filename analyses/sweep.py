@@ -15,6 +15,7 @@ folder and the trace cache, e.g. on a shared file system).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -24,6 +25,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from analyses import options, sweep_figures
+from analyses.dask_cluster import local_cluster
 from rshw.errors import Interrupted, run_guarded
 from rshw.pipeline import runcache
 from rshw.pipeline.sweep import Point, load_grid, run_point, save_point
@@ -96,34 +98,25 @@ def run_points(
     scheduler: str | None,
     serial: bool,
 ) -> None:
-    """Compute ``todo`` serially or on Dask, saving each row the moment it arrives."""
-    bar = tqdm(total=len(todo), desc="sweep", unit="point")
-    if serial:
-        for point, key in todo:
-            save_point(folder, run_point(*point_task(point, key, inputs)))
-            bar.update()
-        bar.close()
-        return
-    from dask.distributed import Client, LocalCluster, as_completed
+    """Compute ``todo`` serially or on Dask, saving each row the moment it arrives (the bar is
+    closed however this ends, so an interruption's message starts a line of its own)."""
+    with tqdm(total=len(todo), desc="sweep", unit="point") as bar:
+        if serial:
+            for point, key in todo:
+                save_point(folder, run_point(*point_task(point, key, inputs)))
+                bar.update()
+            return
+        from dask.distributed import Client, as_completed
 
-    cluster = (
-        None
-        if scheduler
-        else LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-        )
-    )
-    with Client(scheduler or cluster) as client:
-        futures = [
-            client.submit(run_point, *point_task(p, k, inputs), key=f"point-{k}", pure=False)
-            for p, k in todo
-        ]
-        for future in as_completed(futures):
-            save_point(folder, future.result())
-            bar.update()
-    if cluster is not None:
-        cluster.close()
-    bar.close()
+        cluster = contextlib.nullcontext(scheduler) if scheduler else local_cluster(workers)
+        with cluster as address, Client(address) as client:
+            futures = [
+                client.submit(run_point, *point_task(p, k, inputs), key=f"point-{k}", pure=False)
+                for p, k in todo
+            ]
+            for future in as_completed(futures):
+                save_point(folder, future.result())
+                bar.update()
 
 
 def sweep(
