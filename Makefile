@@ -31,8 +31,9 @@ $(STAMP): pyproject.toml Makefile
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# pytest exits 5 when it collects no test: no test marked slow is not a failure, anything else is
 test-slow: $(STAMP)
-	$(BIN)/python -m pytest -q -m slow
+	$(BIN)/python -m pytest -q -m slow || test $$? -eq 5
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -38,7 +38,7 @@ import pandas as pd
 from rshw import options
 from rshw.errors import OptionError, run_guarded
 from rshw.reporting.tables import markdown
-from rshw.training.train import TrainConfig
+from rshw.training.config import TrainConfig
 from simulators.files import atomic_write_text
 from simulators.stats import t_central_probability
 
@@ -144,7 +144,8 @@ def checkpoint_row(stem: Path, args: argparse.Namespace) -> dict:
 def evaluate_test(stem: Path, data: str | None) -> float:
     from rshw.data import load_dataset, make_loader
     from rshw.training.checkpoint import load_checkpoint
-    from rshw.training.train import evaluate, resolve_device
+    from rshw.training.device import resolve_device
+    from rshw.training.evaluate import evaluate
 
     device = resolve_device("auto")
     model, meta = load_checkpoint(stem, map_location=str(device))

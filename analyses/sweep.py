@@ -16,6 +16,7 @@ folder and the trace cache, e.g. on a shared file system).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -25,6 +26,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from analyses import sweep_figures
+from analyses.dask_cluster import local_cluster
 from rshw import options
 from rshw.errors import Interrupted, run_guarded
 from rshw.pipeline import runcache
@@ -78,39 +80,29 @@ def run_points(
     force: bool,
 ) -> list[tuple[dict, bool]]:
     """Every point's row (and whether its report was cached), serially or on Dask; each report
-    is in the stage cache the moment its point finishes."""
-    bar = tqdm(total=len(points), desc="sweep", unit="point")
-    if serial:
-        rows = []
-        for point in points:
-            rows.append(run_point(point, inputs[point.model, point.variant], force))
-            bar.update()
-        bar.close()
-        return rows
-    from dask.distributed import Client, LocalCluster, as_completed
-
-    cluster = (
-        None
-        if scheduler
-        else LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-        )
-    )
-    with Client(scheduler or cluster) as client:
-        futures = {
-            client.submit(
-                run_point, p, inputs[p.model, p.variant], force, key=f"point-{n}", pure=False
-            ): n
-            for n, p in enumerate(points)
-        }
+    is in the stage cache the moment its point finishes (the bar is closed however this ends, so
+    an interruption's message starts a line of its own)."""
+    with tqdm(total=len(points), desc="sweep", unit="point") as bar:
         rows: list = [None] * len(points)
-        for future in as_completed(futures):
-            rows[futures[future]] = future.result()
-            bar.update()
-    if cluster is not None:
-        cluster.close()
-    bar.close()
-    return rows
+        if serial:
+            for n, point in enumerate(points):
+                rows[n] = run_point(point, inputs[point.model, point.variant], force)
+                bar.update()
+            return rows
+        from dask.distributed import Client, as_completed
+
+        cluster = contextlib.nullcontext(scheduler) if scheduler else local_cluster(workers)
+        with cluster as address, Client(address) as client:
+            futures = {
+                client.submit(
+                    run_point, p, inputs[p.model, p.variant], force, key=f"point-{n}", pure=False
+                ): n
+                for n, p in enumerate(points)
+            }
+            for future in as_completed(futures):
+                rows[futures[future]] = future.result()
+                bar.update()
+        return rows
 
 
 def sweep(

@@ -54,16 +54,10 @@ from bench.common import peak_rss_mb, write_result
 from rshw.models import create_model
 from rshw.models.blocks import SpikeAct
 from rshw.training.checkpoint import git_revision
+from rshw.training.config import TrainConfig
+from rshw.training.device import autocast, bf16_supported, prepare_model, to_device
 from rshw.training.neurons import LIF, LIF_BACKEND_ENV, lif_backend
-from rshw.training.train import (
-    TrainConfig,
-    autocast,
-    bf16_supported,
-    build_optimizer,
-    prepare_model,
-    to_device,
-    train_step,
-)
+from rshw.training.train import build_optimizer, train_step
 
 VARIANTS = ("rshw", "rshw-compiled", "spikingjelly")
 BRING_SPIKINGJELLY = (

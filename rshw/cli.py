@@ -17,7 +17,7 @@ from rshw.training.realspike import GRANULARITIES
 
 
 def _add_train(sub) -> None:
-    from rshw.training.train import OPTIMIZERS, PRECISIONS, TrainConfig
+    from rshw.training.config import OPTIMIZERS, PRECISIONS, TrainConfig
 
     d = {f.name: f.default for f in fields(TrainConfig) if f.name != "model_options"}
     p = sub.add_parser("train", help="train a zoo model (resumes from OUT/last when present)")

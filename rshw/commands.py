@@ -19,7 +19,8 @@ from rshw.errors import OptionError
 
 def run_train(args) -> int:
     from rshw.models import model_defaults
-    from rshw.training.train import TrainConfig, train
+    from rshw.training.config import TrainConfig
+    from rshw.training.train import train
 
     model_defaults(args.model)  # an unknown model fails here, before any data is read
 
@@ -58,7 +59,8 @@ def run_train(args) -> int:
 def run_eval(args) -> int:
     from rshw.data import load_dataset, make_loader
     from rshw.training.checkpoint import load_checkpoint
-    from rshw.training.train import check_fits, evaluate, resolve_device
+    from rshw.training.device import resolve_device
+    from rshw.training.evaluate import check_fits, evaluate
 
     device = resolve_device(args.device)
     model, meta = load_checkpoint(args.checkpoint, map_location=str(device))
@@ -111,7 +113,8 @@ def run_ship(args) -> int:
         save_checkpoint,
         ship_checkpoint,
     )
-    from rshw.training.train import evaluate, resolve_device
+    from rshw.training.device import resolve_device
+    from rshw.training.evaluate import evaluate
 
     meta = read_metadata(args.checkpoint)
     name = shipped_name(meta["model"]["name"], meta["dataset"]["name"], meta["model"]["realspike"])

@@ -16,7 +16,8 @@ from test_train import _train_one_epoch_then_stop
 from rshw.models import create_model
 from rshw.models.blocks import SyncedBatchNorm
 from rshw.training import checkpoint as ckpt
-from rshw.training.train import TrainConfig, local_batch_size, train
+from rshw.training.config import TrainConfig
+from rshw.training.train import local_batch_size, train
 
 GLOBAL_BATCH = 50
 

@@ -2,8 +2,9 @@ import pytest
 import torch
 
 from rshw.models import create_model
+from rshw.training.config import TrainConfig
 from rshw.training.realspike import GRANULARITIES, RealSpike, realspike_parameters
-from rshw.training.train import TrainConfig, build_optimizer
+from rshw.training.train import build_optimizer
 
 
 @pytest.mark.parametrize(

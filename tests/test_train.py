@@ -7,7 +7,9 @@ from rshw.cli import main
 from rshw.data import load_dataset, make_loader
 from rshw.models import create_model
 from rshw.training import checkpoint as ckpt
-from rshw.training.train import TrainConfig, cosine_lr, evaluate, train
+from rshw.training.config import TrainConfig
+from rshw.training.evaluate import evaluate
+from rshw.training.train import cosine_lr, train
 
 
 def _sample_config(tmp_path, **kw):

@@ -12,8 +12,9 @@ import pytest
 import torch
 
 import rshw.training.neurons as neurons
+from rshw.training.config import TrainConfig
 from rshw.training.neurons import LIF_BACKEND_ENV, SURROGATES, lif_backend, lif_multistep
-from rshw.training.train import TrainConfig, train
+from rshw.training.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

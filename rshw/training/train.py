@@ -1,4 +1,4 @@
-"""Training and evaluation of zoo models on the datasets of :mod:`rshw.data`.
+"""The training loop of zoo models on the datasets of :mod:`rshw.data`.
 
 A seeded validation split is held out of the training split (``val_size``; 5,000 images for
 CIFAR and MNIST, 10 % for smaller sets). One epoch = one pass over the rest (shuffled, augmented),
@@ -19,17 +19,19 @@ one does.
 On CUDA the step runs with channels-last activations, the fused LIF
 (:mod:`rshw.training.neurons`), batches copied from pinned memory without blocking, and no host
 synchronisation inside an epoch.
+
+This module is the loop; the run's configuration is in :mod:`rshw.training.config`, the device
+and precision in :mod:`rshw.training.device`, evaluation in :mod:`rshw.training.evaluate`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import inspect
 import io
 import math
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -45,112 +47,17 @@ from rshw.errors import Interrupted, OptionError
 from rshw.models import create_model
 from rshw.training import checkpoint as ckpt
 from rshw.training import distributed
+from rshw.training.config import TrainConfig
+from rshw.training.device import (
+    autocast,
+    prepare_model,
+    resolve_device,
+    resolve_precision,
+    to_device,
+)
+from rshw.training.evaluate import evaluate
 from rshw.training.realspike import realspike_parameters
 from simulators.files import atomic_write_text
-
-OPTIMIZERS = ("sgd", "adamw")
-PRECISIONS = ("auto", "fp32", "bf16")
-DEFAULT_LR = {"sgd": 0.1, "adamw": 1e-3}
-
-
-@dataclass
-class TrainConfig:
-    """Everything that defines a training run; stored in every checkpoint's metadata."""
-
-    model: str = "scnn"
-    dataset: str = "mnist"
-    data: str | None = None
-    realspike: str = "channel"
-    timesteps: int = 4
-    epochs: int = 1
-    batch_size: int = 64
-    optimizer: str = "adamw"
-    lr: float | None = None
-    weight_decay: float = 5e-4
-    momentum: float = 0.9
-    seed: int = 0
-    augment: bool = True
-    cutout: int = 0
-    train_limit: int | None = None
-    surrogate: str = "tanh"
-    model_options: dict[str, Any] = field(default_factory=dict)
-    out: str = "runs/default"
-    device: str = "auto"
-    compile: bool = False
-    """Compile the whole training step with torch.compile (worth it on GPUs; the first steps
-    take about a minute longer)."""
-    precision: str = "auto"
-    """Training-step arithmetic: auto (bf16 where supported), fp32 or bf16."""
-    val_size: int | None = None
-    """Samples held out of the training split to choose ``best`` (None: 5,000 for 50k+ sets,
-    else 10 %)."""
-
-    def __post_init__(self) -> None:
-        if self.optimizer not in OPTIMIZERS:
-            raise OptionError(
-                f"unknown optimizer {self.optimizer!r}; choose one of {list(OPTIMIZERS)}"
-            )
-        for name in ("timesteps", "epochs", "batch_size"):
-            if getattr(self, name) < 1:
-                raise OptionError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.lr is None:
-            self.lr = DEFAULT_LR[self.optimizer]
-        if self.precision not in PRECISIONS:
-            raise OptionError(
-                f"unknown precision {self.precision!r}; choose one of {list(PRECISIONS)}"
-            )
-        if self.val_size is not None and self.val_size < 1:
-            raise OptionError(f"val_size must be >= 1, got {self.val_size}")
-
-    # the settings a resumed run must share with its checkpoint
-    RESUME_KEYS = (
-        "model",
-        "dataset",
-        "realspike",
-        "timesteps",
-        "epochs",
-        "batch_size",
-        "optimizer",
-        "lr",
-        "weight_decay",
-        "momentum",
-        "seed",
-        "augment",
-        "cutout",
-        "train_limit",
-        "surrogate",
-        "model_options",
-        "val_size",
-    )
-
-
-def resolve_device(device: str) -> torch.device:
-    """``auto`` (CUDA when present, else CPU), ``cpu``, ``cuda`` or ``cuda:N``, checked against
-    this machine now rather than failing deep inside the first step."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except RuntimeError:
-        raise OptionError(
-            f"--device {device!r} is not a device; use auto, cpu, cuda or cuda:N"
-        ) from None
-    if resolved.type not in ("cpu", "cuda"):
-        raise OptionError(
-            f"--device {device!r}: rshw runs on cpu or cuda; use auto, cpu, cuda or cuda:N"
-        )
-    if resolved.type == "cuda":
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if count == 0:
-            raise OptionError(
-                f"--device {device!r}: this machine has no CUDA device; use --device cpu"
-            )
-        if resolved.index is not None and resolved.index >= count:
-            raise OptionError(
-                f"--device {device!r}: this machine has {count} CUDA device(s): "
-                f"cuda:0..cuda:{count - 1}"
-            )
-    return resolved
 
 
 def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -176,58 +83,6 @@ def cosine_lr(base_lr: float, step: int, total_steps: int) -> float:
     return 0.5 * base_lr * (1 + math.cos(math.pi * min(step, total_steps) / total_steps))
 
 
-def bf16_supported(device: torch.device) -> bool:
-    """Whether ``device`` runs bf16 arithmetic natively (not emulated): CUDA GPUs with bf16,
-    CPUs with AVX-512 BF16 or AMX (what oneDNN checks)."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    return device.type == "cpu" and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-
-
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """``fp32`` or ``bf16`` for this device; ``auto`` takes bf16 where it is native."""
-    if precision == "auto":
-        return "bf16" if bf16_supported(device) else "fp32"
-    return precision
-
-
-def autocast(device: torch.device, precision: str):
-    """The training step's autocast context for a resolved ``precision``."""
-    if precision == "bf16":
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
-def channels_last(device: torch.device, precision: str) -> bool:
-    """Channels-last layout on GPUs and for bf16 on CPUs, where cuDNN's and oneDNN's fast
-    convolutions want it; plain float32 on a CPU keeps the default layout."""
-    return device.type == "cuda" or precision == "bf16"
-
-
-def prepare_model(model: nn.Module, device: torch.device, precision: str = "fp32") -> nn.Module:
-    """``model`` on ``device``, channels-last where :func:`channels_last` says so."""
-    model = model.to(device)
-    if channels_last(device, precision):
-        model = model.to(memory_format=torch.channels_last)
-    return model
-
-
-def to_device(
-    x: torch.Tensor, y: torch.Tensor, device: torch.device, precision: str = "fp32"
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """A batch on ``device``, images channels-last where the model is. On CUDA it is copied
-    from pinned memory: a copy from pageable memory would wait for the GPU to finish its
-    queue."""
-    if device.type != "cuda":
-        x, y = x.to(device), y.to(device)
-    else:
-        x = x.pin_memory().to(device, non_blocking=True)
-        y = y.pin_memory().to(device, non_blocking=True)
-    if x.dim() == 4 and channels_last(device, precision):
-        x = x.contiguous(memory_format=torch.channels_last)
-    return x, y
-
-
 def train_step(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -244,60 +99,6 @@ def train_step(
     loss.backward()
     optimizer.step()
     return loss.detach(), logits.detach()
-
-
-def check_fits(model: nn.Module, dataset, what: str) -> None:
-    """Refuse a dataset whose images or classes differ from what ``model`` (from ``what``, e.g.
-    a checkpoint path) was built for, before any batch reaches it."""
-    config = getattr(model, "config", {})
-    want = {k: config.get(k) for k in ("in_channels", "input_size", "num_classes")}
-    have = {
-        "in_channels": dataset.in_channels,
-        "input_size": tuple(dataset.input_size),
-        "num_classes": dataset.num_classes,
-    }
-    if isinstance(want["input_size"], int):
-        want["input_size"] = (want["input_size"],) * 2
-    elif want["input_size"] is not None:
-        want["input_size"] = tuple(want["input_size"])
-    diffs = [f"{k} {have[k]} (model {want[k]})" for k in have if want[k] not in (None, have[k])]
-    if diffs:
-        raise OptionError(
-            f"{dataset.name!r} does not fit {what}: {', '.join(diffs)}; pass the dataset it was "
-            "trained on"
-        )
-
-
-@torch.no_grad()
-def evaluate(
-    model: nn.Module,
-    loader,
-    device: torch.device,
-    desc: str = "eval",
-    samples: int | None = None,
-    quiet: bool = False,
-) -> dict[str, float]:
-    """Mean cross-entropy and accuracy (%) of ``model`` over ``loader``, or over its first
-    ``samples`` samples (a distributed share without its wrap-around padding). With an active
-    process group the sums span every process's share."""
-    model.eval()
-    loss_sum = torch.zeros((), device=device, dtype=torch.float64)
-    correct = torch.zeros((), device=device, dtype=torch.long)
-    count = 0
-    for x, y in tqdm(loader, desc=desc, leave=False, dynamic_ncols=True, disable=quiet):
-        keep = len(y) if samples is None else min(len(y), samples - count)
-        if keep <= 0:
-            break
-        x, y = to_device(x, y, device)
-        logits = model(x)[:keep]
-        loss_sum += F.cross_entropy(logits.float(), y[:keep], reduction="sum")
-        correct += (logits.argmax(1) == y[:keep]).sum()
-        count += keep
-    totals = distributed.sum_over_processes(
-        torch.stack([loss_sum, correct.double(), torch.tensor(float(count), device=device)])
-    )
-    loss_total, correct_total, count_total = totals.tolist()
-    return {"loss": loss_total / count_total, "acc": 100.0 * correct_total / count_total}
 
 
 class _Progress:
@@ -588,11 +389,3 @@ def _step_model(
         device_ids = [device.index] if device.type == "cuda" else None
         model = DistributedDataParallel(model, device_ids=device_ids, **_NO_BUFFER_SYNC)
     return torch.compile(model) if compile_step else model
-
-
-def config_from_dict(values: dict[str, Any]) -> TrainConfig:
-    known = {f.name for f in fields(TrainConfig)}
-    unknown = set(values) - known
-    if unknown:
-        raise OptionError(f"unknown training option(s) {sorted(unknown)}; known: {sorted(known)}")
-    return TrainConfig(**values)

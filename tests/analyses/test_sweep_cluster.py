@@ -110,3 +110,32 @@ def test_a_worker_killed_mid_sweep(tmp_path, monkeypatch):
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)
+
+
+@pytest.mark.slow
+def test_ctrl_c_on_the_local_cluster_prints_only_how_to_resume(tmp_path):
+    """A terminal's Ctrl-C signals the whole process group, the LocalCluster's worker processes
+    included: only the sweep's own line may reach stderr, with no worker traceback."""
+    grid = tmp_path / "grid.toml"
+    grid.write_text(GRID)
+    out = tmp_path / "local"
+    run = _start(
+        [sys.executable, "-m", "analyses.sweep", str(grid), "--out", str(out), "--workers", "2"],
+        tmp_path / "sweep.log",
+    )
+    try:
+        _wait_for(lambda: any((out / "points").glob("*.json")), 300, "the first point")
+        os.killpg(run.pid, signal.SIGINT)
+        assert run.wait(timeout=120) == 130  # 128 + SIGINT
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait(timeout=10)
+    lines = (tmp_path / "sweep.log").read_text().replace("\r", "\n").splitlines()
+    bars = ("trace:", "sweep:")  # tqdm's progress bars
+    said = [line for line in lines if line.strip() and not line.startswith(bars)]
+    saved = len(list((out / "points").glob("*.json")))
+    assert said == [
+        f"sweep.py: {saved} of {POINTS} points saved in {out / 'points'}; run the same command "
+        "again to compute the rest"
+    ]

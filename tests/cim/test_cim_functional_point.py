@@ -35,7 +35,6 @@ def test_point_accuracy_per_hardware_kind():
 @pytest.mark.slow
 def test_sweep_grid_with_accuracy_makes_error_an_objective(tmp_path):
     from analyses.sweep import sweep
-    from rshw.pipeline.sweep import load_grid
 
     grid = tmp_path / "grid.toml"
     grid.write_text(
@@ -62,5 +61,8 @@ grid = {adc_bits = [1, 9], cell_variation_sigma = [0.0]}
     assert "top1_error_pct" in table and table["pareto"].any()
     without = grid.read_text().replace("accuracy_images = 4\n", "")
     grid.write_text(without)
-    keys = {p.key for p in load_grid(grid).points}
-    assert keys.isdisjoint(table["point"])  # a point without accuracy is another point
+    # a point without accuracy is another point: nothing is reused, two rows are added
+    assert sweep(str(grid), tmp_path / "out", serial=True)["computed"] == 2
+    energy_only = pd.read_csv(tmp_path / "out" / "results.csv")
+    assert set(energy_only["point"]).isdisjoint(table["point"])
+    assert len(list((tmp_path / "out" / "points").glob("*.json"))) == 4

@@ -60,11 +60,14 @@ def spikes(graph: Graph, path, density: float, samples: int = 1, seed: int = 0) 
 
 
 def check_dense_against_closed_form(graph, activity, preset, **overrides):
+    """The work counted from the spike maps and simulated equals the closed form's dense work
+    from the mapping alone. Both are priced by the same per-action table, so this checks the
+    counts; the prices are pinned by hand in
+    :func:`test_dense_energy_is_spikesims_charge_per_pe_cycle`."""
     config = load_config(preset, overrides)
     report = simulate(graph, activity, config, mode="dense")
     s = report.summary
     assert s["dynamic_energy_pj"] == pytest.approx(s["dense_energy_pj"], rel=1e-12)
-    assert report.frame.energy_pj.sum() == pytest.approx(s["energy_pj"], rel=1e-12)
     bound = s["dense_closed_form_latency_cycles"]
     assert bound == s["closed_form_latency_cycles"]
     assert bound <= s["latency_cycles"] <= 1.01 * bound
@@ -77,6 +80,38 @@ def test_dense_equals_the_closed_form(tmp_path, preset):
     activity = spikes(graph, tmp_path / "a", 0.3)
     check_dense_against_closed_form(graph, activity, preset)
     check_dense_against_closed_form(graph, activity, preset, duplication=2, placement="packed")
+
+
+def test_dense_energy_is_spikesims_charge_per_pe_cycle(tmp_path):
+    """A 3x3 conv of 64 -> 64 channels fills one SpikeSim PE (9 crossbars of 64x64, one 4-bit
+    cell per 4-bit weight). SpikeSim's ela compute_energy charges per PE-cycle (one window, one
+    step): k·k·xbar_size/8 = 72 crossbar reads, 64 ADC conversions and mux selects (8 ADCs
+    behind 8:1 muxes), (xbar_size/8)·16 = 128 subtractor bit-ops, 8 temp-buffer writes, and one
+    input fetch, tile-buffer access, H-tree transfer and neuron update. Dense mode runs one
+    PE-cycle per output position and step."""
+    steps, side = 2, 4
+    graph = Graph({"timesteps": steps})
+    graph.add("input", "input", shape=(64, side, side), attrs={"encoding": "events"})
+    graph.add("lif0", "lif", ["input"], attrs=LIF)
+    attrs = {"padding": 1, "binary_input": True}
+    graph.add("conv", "conv", ["lif0"], attrs=attrs, weight=np.ones((64, 64, 3, 3)))
+    graph.add("lif1", "lif", ["conv"], attrs=LIF)
+    graph.add("output", "output", ["lif1"])
+    graph.validate()
+    c = load_config("spikesim-rram-65nm")
+    per_pe_cycle_pj = (
+        72 * c.crossbar_read_pj
+        + 64 * (c.adc_pj + c.mux_pj)
+        + 128 * c.subtractor_pj_per_bit
+        + 8 * c.temp_buffer_pj
+        + c.input_fetch_pj
+        + c.tile_buffer_pj
+        + c.htree_pj
+        + c.neuron_pj
+    )
+    report = simulate(graph, spikes(graph, tmp_path / "a", 1.0), c, mode="dense")
+    conv_pj = report.frame.query("layer == 'conv'").energy_pj.sum()
+    assert conv_pj == pytest.approx(steps * side * side * per_pe_cycle_pj, rel=1e-12)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pytest
 from tiny_network import tiny, tiny_activity
 
 from simulators.cim import load_config, simulate
@@ -18,7 +19,17 @@ def test_images_differ_only_by_their_spikes(tmp_path):
     e, d = event.per_image.energy_pj.to_numpy(), dense.per_image.energy_pj.to_numpy()
     assert e[0] > e[1] and d[0] == d[1] and (e <= d).all()
     assert (event.per_image.latency_s > 0).all()
-    assert event.summary["energy_pj_mean"] == np.mean(e) and event.summary["images"] == 2
+    # image 0 has a spike into fc at both steps: event mode reads what dense mode reads
+    assert e[0] == pytest.approx(d[0])
+    # image 1 is silent into fc at step 0: one fc read fewer, priced from the dense breakdown
+    # (fc's reads at both steps of each image; its neurons update whatever the spikes)
+    fc = dense.frame.query("layer == 'fc' and component != 'neuron'").energy_pj.sum()
+    assert d[1] - e[1] == pytest.approx(fc / 2)
+    # the per-image pricing and the per-inference breakdown are two paths to one mean
+    assert event.summary["energy_pj_mean"] == pytest.approx(event.summary["energy_pj"])
+    assert event.summary["images"] == 2
+    # two images: the 95 % Student t half-width is t(0.975, 1) |e0 - e1| / 2
+    assert event.summary["energy_pj_ci95"] == pytest.approx(12.706205 * abs(e[0] - e[1]) / 2)
 
 
 def test_samples_limits_the_images(tmp_path):

@@ -9,7 +9,7 @@ import torch
 
 from rshw.models import create_model
 from rshw.training import checkpoint as ckpt
-from simulators import analytic, gpu
+from simulators import analytic, cim, gpu
 from simulators.activity import Activity, ActivityError, ActivityWriter
 from simulators.ir import Graph, GraphError
 from tests.test_analytic import random_activity, random_graph
@@ -43,6 +43,45 @@ def test_edge_shapes_that_do_not_fit_the_graph_name_the_edge(tmp_path, recorded)
     activity = _write_activity(tmp_path / "missing", graph, missing)
     with pytest.raises(ActivityError, match="no spikes for edge 'lif2'"):
         analytic.simulate(graph, activity)
+
+
+def _pooled_graph() -> Graph:
+    """conv -> LIF -> 2x2 max pool of spikes -> flatten -> linear -> LIF."""
+    rng = np.random.default_rng(0)
+    g = Graph({"timesteps": 2})
+    g.add("input", "input", shape=(2, 4, 4))
+    g.add("stem", "conv", ["input"], attrs={"padding": 1}, weight=rng.normal(size=(2, 2, 3, 3)))
+    g.add("lif1", "lif", ["stem"], attrs={"tau": 0.5, "v_th": 1.0})
+    g.add("pool", "maxpool", ["lif1"], attrs={"kernel": 2})
+    g.add("flat", "flatten", ["pool"])
+    g.add("fc", "linear", ["flat"], attrs={"binary_input": True}, weight=rng.normal(size=(3, 8)))
+    g.add("lif2", "lif", ["fc"], attrs={"tau": 0.5, "v_th": 1.0})
+    g.add("output", "output", ["lif2"])
+    return g.validate()
+
+
+@pytest.mark.parametrize(
+    "run",
+    [
+        lambda g, a: analytic.simulate(g, a),
+        lambda g, a: cim.simulate(g, a),
+        lambda g, a: cim.simulate(g, a, mode="dense"),
+        lambda g, a: gpu.simulate(g, a),
+        lambda g, a: gpu.simulate(g, a, execution="event"),
+    ],
+    ids=["analytic", "cim-event", "cim-dense", "gpu-dense", "gpu-event"],
+)
+def test_a_pooled_edge_at_half_the_graphs_size_is_refused_by_every_model(tmp_path, run):
+    graph = _pooled_graph()
+    shapes = {e: graph[e].shape for e in graph.spike_edges()}
+    assert shapes["pool"] == (2, 2, 2)
+    activity = _write_activity(tmp_path / "act", graph, {**shapes, "pool": (2, 1, 1)})
+    with pytest.raises(ActivityError) as error:
+        run(graph, activity)
+    message = str(error.value)
+    assert "\n" not in message
+    assert "edge 'pool' was recorded as (2, 1, 1), but the graph's 'pool' is (2, 2, 2)" in message
+    assert message.endswith("trace it again")
 
 
 @pytest.mark.parametrize("fraction", [0.0, 0.2, 0.5, 0.95])

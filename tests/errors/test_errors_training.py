@@ -11,7 +11,8 @@ import torch
 
 import rshw.training.train as train_module
 from rshw.errors import Interrupted, OptionError
-from rshw.training.train import resolve_device
+from rshw.training.config import TrainConfig
+from rshw.training.device import resolve_device
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -102,7 +103,7 @@ def test_ctrl_c_during_training_says_how_to_resume(cli, one_line, tmp_path, monk
 
 def test_ctrl_c_before_the_first_epoch_ended(tmp_path, monkeypatch):
     _interrupt_in_epoch(1, monkeypatch)
-    cfg = train_module.TrainConfig(
+    cfg = TrainConfig(
         model="scnn", dataset="cifar10-sample", timesteps=1, epochs=1, batch_size=50,
         train_limit=100, out=str(tmp_path / "run"), device="cpu",
     )  # fmt: skip

@@ -1,0 +1,52 @@
+"""The sweep's local Dask cluster, quiet on Ctrl-C.
+
+Ctrl-C in a terminal signals the whole foreground process group, so a ``LocalCluster``'s worker
+processes get it too, and each would print asyncio's ``CancelledError`` and ``KeyboardInterrupt``
+tracebacks around the one line the sweep promises. Here the workers ignore SIGINT and do not log
+(:func:`dask_setup`, run in every worker as a Dask preload: a point's error reaches the client,
+which raises it); the client alone handles Ctrl-C and closes the cluster, which stops the
+workers, with this process's scheduler and nannies not logging either while they close.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+from collections.abc import Iterator
+from typing import Any
+
+
+@contextlib.contextmanager
+def local_cluster(workers: int) -> Iterator[Any]:
+    """A ``LocalCluster`` of ``workers`` one-thread processes, closed on leaving, however left.
+    No dashboard, and the scheduler's HTTP server on a free port (not 8787, which another
+    cluster on this machine may hold: Dask would warn)."""
+    from dask.distributed import LocalCluster
+
+    cluster = LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": ":0"},
+        preload=[__name__],
+    )
+    try:
+        yield cluster
+    except BaseException:
+        # tasks cut short while the cluster closes are logged (up to CRITICAL, with
+        # tracebacks); the caller says what happened
+        logging.disable(logging.CRITICAL)
+        try:
+            cluster.close()
+        finally:
+            logging.disable(logging.NOTSET)
+        raise
+    cluster.close()
+
+
+def dask_setup(worker: Any) -> None:
+    """Worker preload: leave Ctrl-C to the client, and log nothing (the client reports)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logging.disable(logging.CRITICAL)
