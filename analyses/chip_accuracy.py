@@ -1,9 +1,18 @@
-"""Accuracy on the chip against energy: ADC bits × conductance variation on the CIM crossbar, and
-the GPU dtypes, for shared (``channel``) against unshared (``element``) Real Spike kernels.
+"""Accuracy on the chip against energy: how the chip is read (ADC range policy, signed-weight
+encoding, rows per conversion) × ADC bits × conductance variation on the CIM crossbar, and the
+GPU dtypes, for shared (``channel``) against unshared (``element``) Real Spike kernels.
 
     python analyses/chip_accuracy.py --model scnn --dataset mnist \\
-        [--ckpt channel=RUN/best --ckpt element=RUN/best] [--images 1000] [--adc-bits 1 ... 8] \\
-        [--variation 0 0.05 0.1] [--dtypes fp32 bf16 fp16 int8] [--out results/chip_accuracy]
+        [--ckpt channel=RUN/best --ckpt element=RUN/best] [--images 1000] [--adc-bits 2 ... 8] \\
+        [--policies calibrated/offset/0 fixed/offset/0 ...] [--variation 0 0.1] \\
+        [--dtypes fp32 bf16 fp16 int8] [--out results/chip_accuracy]
+
+A policy is ``ADC_RANGE/SIGNED_WEIGHTS/PARALLEL_ROWS`` (preset keys ``adc_range``,
+``signed_weights``, ``parallel_rows``; 0 = every row at once): ``fixed`` spans the theoretical
+maximum (the worst case), ``calibrated`` (the field's default) a percentile of the partial sums
+on ``--calibration-images`` training images, never test images; ``bits_needed.md`` gives, per
+policy, variation and variant, the fewest ADC bits whose accuracy is within one point of the
+ideal network's, with its interval.
 
 Every design point is (energy, latency, area, accuracy): energy, latency and area per inference
 from the cycle-level model of the same config (``simulators.cim.simulate`` on ``--energy-images``
@@ -14,7 +23,9 @@ that differ from the ideal network's. Each point only sets ``adc_bits``: the CIM
 scales the preset's ADC energy and area from its ``adc_reference_bits`` by
 ``2^(bits - reference)`` (``CimConfig.adc_scale``; Walden's figure of merit), so ``make simulate``
 with ``--set adc_bits=N`` charges what this table shows.
-Writes ``chip_accuracy.csv``, ``chip_accuracy.md`` and ``chip_accuracy.pdf/.png``.
+Writes ``chip_accuracy.csv``, ``chip_accuracy.md``, ``bits_needed.csv/.md``,
+``chip_accuracy.pdf/.png``, and ``manifest.json`` with the options, the calibration images
+(split, count, seed, SHA-256) and every calibrated design point's ADC full scales.
 """
 
 from __future__ import annotations
@@ -27,19 +38,19 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import NullFormatter
 from tqdm import tqdm
 
+from analyses.chip_accuracy_figure import figure
 from rshw.errors import run_guarded
 from rshw.pipeline.hardware import HardwareRun, headline
 from rshw.pipeline.hardware_accuracy import normalized_arrays
 from rshw.pipeline.sweep import pareto_mask
-from rshw.reporting import figures
 from rshw.reporting.tables import markdown
 from simulators import executor
 from simulators.cim import functional, load_config
 from simulators.cim import simulate as cim_simulate
 from simulators.cim.functional_accuracy import evaluate, ideal_outputs
+from simulators.config import ConfigError
 from simulators.files import atomic_write_text
 from simulators.gpu import precision
 from simulators.gpu import simulate as gpu_simulate
@@ -50,8 +61,28 @@ ADC_SCALING = (
 )
 
 
-def variant_points(args, variant: str, checkpoint: str | None, say) -> list[dict]:
-    """Every design point of one Real Spike variant."""
+POLICY_KEYS = ("adc_range", "signed_weights", "parallel_rows")
+POLICIES = (
+    "fixed/offset/0",
+    "calibrated/offset/0",
+    "calibrated/differential/0",
+    "calibrated/offset/32",
+)
+
+
+def policy_overrides(policy: str) -> dict:
+    """``ADC_RANGE/SIGNED_WEIGHTS/PARALLEL_ROWS`` as preset overrides."""
+    parts = policy.split("/")
+    if len(parts) != 3 or not parts[2].isdigit():
+        raise ConfigError(
+            f"--policies: {policy!r} is not ADC_RANGE/SIGNED_WEIGHTS/PARALLEL_ROWS, "
+            "e.g. calibrated/differential/32"
+        )
+    return dict(zip(POLICY_KEYS, (parts[0], parts[1], int(parts[2])), strict=True))
+
+
+def variant_points(args, variant: str, checkpoint: str | None, say) -> tuple[list[dict], dict]:
+    """Every design point of one Real Spike variant, and what its calibration was."""
     from rshw.data import load_dataset
     from rshw.pipeline.prepare import prepare
     from rshw.pipeline.trace import trace
@@ -67,23 +98,39 @@ def variant_points(args, variant: str, checkpoint: str | None, say) -> list[dict
     ideal = ideal_outputs(graph, x)
     common = {"model": args.model, "variant": variant, "trained": prep.label, "images": len(x)}
     common["gpu_batch"] = args.gpu_batch
-    rows = []
-    with tqdm(total=len(args.adc_bits) * len(args.variation) + len(args.dtypes)) as bar:
-        for bits in args.adc_bits:
-            overrides = {"adc_bits": bits}
-            report = cim_simulate(
-                graph, activity, load_config(args.preset, overrides), samples=args.energy_images
-            )
+    rows, ranges, digest = [], {}, ""
+    points = [(p, b) for p in args.policies for b in args.adc_bits]
+    with tqdm(total=len(points) * len(args.variation) + len(args.dtypes)) as bar:
+        for policy, bits in points:
+            overrides = {**policy_overrides(policy), "adc_bits": bits}
+            try:
+                config = load_config(args.preset, overrides)
+            except ConfigError as error:  # e.g. a signed conversion needs 2 bits: not a point
+                say(f"skipped {policy} at {bits} ADC bits: {error}")
+                bar.update(len(args.variation))
+                continue
+            report = cim_simulate(graph, activity, config, samples=args.energy_images)
             cost = headline(HardwareRun("cim", args.preset, overrides), report)
             for sigma in args.variation:
-                config = load_config(args.preset, {**overrides, "cell_variation_sigma": sigma})
-                chip = functional.program(graph, config, calibration, seed=args.seed)
+                varied = load_config(args.preset, {**overrides, "cell_variation_sigma": sigma})
+                chip = functional.program(graph, varied, calibration, seed=args.seed)
                 result = evaluate(
                     graph, lambda b, c=chip: functional.run(c, b), x, labels, ideal=ideal
                 )
                 rows.append(
-                    {**common, **cost, "adc_bits": bits, "variation_sigma": sigma, **_flat(result)}
+                    {
+                        **common,
+                        **cost,
+                        "policy": policy,
+                        **policy_overrides(policy),
+                        "adc_bits": bits,
+                        "variation_sigma": sigma,
+                        "clip_fraction": chip.clip_fraction(),
+                        **_flat(result),
+                    }
                 )
+                ranges[f"{variant}|{policy}|{bits}|{sigma:g}"] = chip.adc_ranges()
+                digest = chip.calibration_sha256
                 bar.update()
         for dtype in args.dtypes:
             report = gpu_simulate(
@@ -101,7 +148,39 @@ def variant_points(args, variant: str, checkpoint: str | None, say) -> list[dict
             )
             rows.append({**common, **cost, "dtype": dtype, **_flat(result)})
             bar.update()
-    return rows
+    calibrated = {
+        "split": "train",
+        "images": len(calibration),
+        "seed": args.seed,
+        "sha256": digest,
+        "adc_ranges": ranges,
+    }
+    return rows, calibrated
+
+
+def bits_needed(table: pd.DataFrame, within: float = 0.01) -> pd.DataFrame:
+    """Per variant, policy and variation: the fewest ADC bits whose accuracy is within
+    ``within`` of the ideal network's (no row when no measured resolution reaches it)."""
+    cim = table[table.hardware == "cim"]
+    rows = []
+    for (variant, policy, sigma), g in cim.groupby(["variant", "policy", "variation_sigma"]):
+        good = g[g.accuracy >= g.ideal_accuracy - within].sort_values("adc_bits")
+        best = good.iloc[0] if len(good) else None
+        rows.append(
+            {
+                "variant": variant,
+                "policy": policy,
+                "variation_sigma": sigma,
+                "ideal_accuracy": g.ideal_accuracy.iloc[0],
+                "bits_needed": int(best.adc_bits) if best is not None else None,
+                "accuracy": best.accuracy if best is not None else None,
+                "accuracy_ci_low": best.accuracy_ci_low if best is not None else None,
+                "accuracy_ci_high": best.accuracy_ci_high if best is not None else None,
+                "energy_uj": best.energy_uj if best is not None else None,
+                "most_bits_tried": int(g.adc_bits.max()),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def _flat(result: dict) -> dict:
@@ -121,61 +200,6 @@ def mark_pareto(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def figure(table: pd.DataFrame, out: Path) -> list[Path]:
-    """Accuracy against energy per inference: CIM (ADC bits, variation) and GPU dtypes."""
-    fig, axes = figures.figure(2.0, 0.42, ncols=2, squeeze=False)
-    markers = dict(zip(sorted(table.variation_sigma.dropna().unique()), "osD^v<>", strict=False))
-    for ax, hardware in zip(axes.flat, ("cim", "gpu"), strict=True):
-        part = table[table.hardware == hardware]
-        for k, (variant, g) in enumerate(part.groupby("variant")):
-            color = f"C{k}"
-            if hardware == "cim":
-                for sigma, s in g.groupby("variation_sigma"):
-                    _points(ax, s, color, markers[sigma], f"{variant}, σ = {sigma:g}")
-                for r in g[g.variation_sigma == 0].itertuples():
-                    ax.annotate(f"{int(r.adc_bits)}", (r.energy_uj, 100 * r.accuracy), fontsize=5)
-            else:
-                _points(ax, g, color, "o", variant)
-                for r in g.itertuples():
-                    ax.annotate(r.dtype, (r.energy_uj, 100 * r.accuracy), fontsize=5)
-            ideal = 100 * g.ideal_accuracy.iloc[0]
-            ax.axhline(ideal, color=color, lw=0.6, ls=":")
-        front = part[part.pareto].sort_values("energy_uj")
-        ax.plot(front.energy_uj, 100 * front.accuracy, color="k", lw=0.8, label="Pareto front")
-        ax.set(
-            xscale="log",
-            xlabel="energy per inference (µJ)",
-            ylabel="accuracy (%)",
-            title=f"{hardware.upper()}: {part.preset.iloc[0]}" if len(part) else hardware,
-        )
-        ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.legend(fontsize=5, loc="lower right")
-    fig.suptitle(
-        "accuracy (Wilson 95 % interval) against energy per inference; numbers: ADC bits; "
-        "dotted: ideal network",
-        fontsize=7,
-    )
-    return figures.save(fig, out / "chip_accuracy")
-
-
-def _points(ax, part: pd.DataFrame, color: str, marker: str, label: str) -> None:
-    """Accuracy points with their Wilson 95 % intervals as error bars."""
-    ax.errorbar(
-        part.energy_uj,
-        100 * part.accuracy,
-        yerr=[
-            100 * (part.accuracy - part.accuracy_ci_low),
-            100 * (part.accuracy_ci_high - part.accuracy),
-        ],
-        fmt=marker,
-        ms=3.5,
-        color=color,
-        alpha=0.8,
-        elinewidth=0.5,
-        label=label,
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--model", default="scnn")
@@ -192,8 +216,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--preset", default="neurosim-rram-22nm", help="CIM preset")
     p.add_argument("--gpu-preset", default="h200")
     p.add_argument("--gpu-batch", type=int, default=256, help="GPU batch (energy per image)")
-    p.add_argument("--adc-bits", type=int, nargs="+", default=list(range(1, 9)))
-    p.add_argument("--variation", type=float, nargs="+", default=[0.0, 0.05, 0.1])
+    p.add_argument("--adc-bits", type=int, nargs="+", default=list(range(2, 9)))
+    p.add_argument(
+        "--policies",
+        nargs="+",
+        default=list(POLICIES),
+        metavar="RANGE/SIGNED/ROWS",
+        help="how the chip is read: adc_range/signed_weights/parallel_rows (0: all rows)",
+    )
+    p.add_argument("--variation", type=float, nargs="+", default=[0.0, 0.1])
     p.add_argument("--dtypes", nargs="*", default=["fp32", "bf16", "fp16", "int8"])
     p.add_argument("--images", type=int, default=1000, help="test images for accuracy")
     p.add_argument("--energy-images", type=int, default=8, help="traced images for energy")
@@ -206,9 +237,14 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(checkpoints) - set(args.variants)
     if unknown:
         p.error(f"--ckpt for variant(s) {sorted(unknown)} not in --variants {args.variants}")
-    rows = []
+    for policy in args.policies:
+        policy_overrides(policy)
+    rows, calibration = [], {}
     for variant in args.variants:
-        rows += variant_points(args, variant, checkpoints.get(variant), say=print)
+        points, calibration[variant] = variant_points(
+            args, variant, checkpoints.get(variant), say=print
+        )
+        rows += points
     table = mark_pareto(pd.DataFrame(rows))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -218,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         for c in (
             "variant",
             "hardware",
+            "policy",
             "adc_bits",
             "variation_sigma",
             "dtype",
@@ -229,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
             "accuracy_ci_high",
             "ideal_accuracy",
             "mean_spike_mismatch",
+            "clip_fraction",
             "pareto",
         )
         if c in table
@@ -237,9 +275,18 @@ def main(argv: list[str] | None = None) -> int:
         out / "chip_accuracy.md",
         f"{markdown(table[shown])}\n\n{ADC_SCALING}; command: `{' '.join(sys.argv)}`\n",
     )
+    needed = bits_needed(table)
+    atomic_write_text(out / "bits_needed.csv", needed.to_csv(index=False))
+    atomic_write_text(
+        out / "bits_needed.md",
+        f"{markdown(needed)}\n\nfewest ADC bits within 1 point of the ideal network; "
+        f"command: `{' '.join(sys.argv)}`\n",
+    )
     figure(table, out)
-    atomic_write_text(out / "manifest.json", json.dumps(vars(args), indent=2))
+    manifest = {"options": vars(args), "calibration": calibration}
+    atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=2))
     print(table[shown].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print(needed.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     return 0
 
 
