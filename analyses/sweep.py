@@ -15,11 +15,13 @@ folder and the trace cache, e.g. on a shared file system).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
@@ -78,7 +80,21 @@ def point_key(point: Point, inputs) -> str:
     from rshw.pipeline.simulate import report_key
 
     key = report_key(point.run, inputs[point.model, point.variant][2])
-    return f"{key}-acc{point.accuracy_images}" if point.accuracy_images else key
+    if not point.accuracy_images:
+        return key
+    saved = inputs[point.model, point.variant][3]
+    return f"{key}-acc{point.accuracy_images}-{accuracy_inputs_hash(saved)}"
+
+
+def accuracy_inputs_hash(path: str) -> str:
+    """A short hash of the saved test and calibration images' contents (not the file's bytes,
+    which hold zip timestamps): a calibrated ADC range depends on the calibration images, so
+    they are part of an accuracy point's key."""
+    digest = hashlib.sha256()
+    with np.load(path) as saved:
+        for name in sorted(saved.files):
+            digest.update(name.encode() + np.ascontiguousarray(saved[name]).tobytes())
+    return digest.hexdigest()[:16]
 
 
 def point_task(point: Point, key: str, inputs) -> tuple:

@@ -4,6 +4,7 @@ emulation for GPUs. Pairs with :func:`rshw.pipeline.hardware.headline` so a desi
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -50,9 +51,15 @@ def point_accuracy(
         return {}
     arrays = np.load(inputs)
     x, labels, calibration = arrays["x"], arrays["labels"], arrays["calibration"]
+    read: dict[str, Any] = {}
     if kind == "cim":
         chip = functional.program(graph, config, calibration)
         result = evaluate(graph, lambda b: functional.run(chip, b), x, labels)
+        read = {  # how the chip was read: what a calibrated range depends on
+            "clip_fraction": chip.clip_fraction(),
+            "calibration_sha256": chip.calibration_sha256,
+            "adc_ranges_json": json.dumps(chip.adc_ranges()),
+        }
     else:
         emulated = precision.Precision(graph, keywords.get("dtype", "bf16"), calibration)
         result = evaluate(graph, lambda b: executor.run(graph, b, apply=emulated.apply), x, labels)
@@ -61,4 +68,5 @@ def point_accuracy(
         **result,
         "top1_error_pct": 100 * (1 - result["accuracy"]),
         "mean_spike_mismatch": float(np.mean(list(mismatch.values()))),
+        **read,
     }
