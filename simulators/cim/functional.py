@@ -374,17 +374,29 @@ def _unit_sums(
         rows_in = plane.reshape(-1, plane.shape[-1])
         chunk = max(1, _CHUNK_ELEMENTS // stored.shape[-1])
         for s in range(0, len(rows_in), chunk):
-            yield s, sum(rows_in[s : s + chunk, a:b] @ stored[a:b] for a, b in unit)
+            yield s, _summed(lambda a, b, s=s: rows_in[s : s + chunk, a:b] @ stored[a:b], unit)
     else:
         by_position = plane.transpose(1, 0, 2)  # [P, N, R]
         chunk = max(1, _CHUNK_ELEMENTS // (stored.shape[-1] * len(plane)))
         for s in range(0, stored.shape[0], chunk):
             yield (
                 s,
-                sum(
-                    by_position[s : s + chunk, :, a:b] @ stored[s : s + chunk, a:b] for a, b in unit
+                _summed(
+                    lambda a, b, s=s: (
+                        by_position[s : s + chunk, :, a:b] @ stored[s : s + chunk, a:b]
+                    ),
+                    unit,
                 ),
             )
+
+
+def _summed(product, unit) -> np.ndarray:
+    """The sum of ``product(a, b)`` over the unit's row ranges, accumulated in place."""
+    (a, b), *rest = unit
+    total = product(a, b)
+    for a, b in rest:
+        total += product(a, b)
+    return total
 
 
 def _as_converted(sums: np.ndarray, layer: CrossbarLayer, config: CimConfig) -> np.ndarray:
