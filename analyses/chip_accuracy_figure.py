@@ -46,13 +46,24 @@ def log_axis(ax) -> None:
 
 
 def front(ax, part: pd.DataFrame) -> None:
-    """The panel's own Pareto front (less energy, more accuracy) as a black step line."""
+    """The panel's own Pareto front (less energy, more accuracy): a black step line with its
+    points ringed, drawn above the data."""
     if part.empty:
         return
     mask = pareto_mask(np.column_stack([part.energy_uj, -part.accuracy]))
     best = part[mask].sort_values("energy_uj")
-    ax.step(
-        best.energy_uj, 100 * best.accuracy, where="post", color="k", lw=0.8, label="Pareto front"
+    ax.plot(
+        best.energy_uj,
+        100 * best.accuracy,
+        drawstyle="steps-post",
+        color="k",
+        lw=1.0,
+        marker="o",
+        ms=6,
+        mfc="none",
+        mec="k",
+        zorder=5,  # above the data, ringed: a front of one point is still seen
+        label="Pareto front",
     )
 
 
@@ -112,7 +123,7 @@ def figure(table: pd.DataFrame, out: Path) -> list[Path]:
     ax.set(xlabel="energy per inference (µJ)", ylabel="accuracy (%)")
     ax.set_title(f"GPU: {gpu.preset.iloc[0]}" if len(gpu) else "GPU")
     log_axis(ax)
-    handles = [Line2D([], [], color="k", lw=0.8, label="Pareto front")]
+    handles = [Line2D([], [], color="k", marker="o", mfc="none", label="Pareto front")]
     handles += [Line2D([], [], color="C0", marker=MARKERS[d], ls="none", label=d) for d in MARKERS]
     handles += [
         Line2D([], [], color=f"C{k}", ls="none", marker="s", label=v)
