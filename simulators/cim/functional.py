@@ -37,6 +37,8 @@ from simulators.ir import WEIGHTED_OPS, Graph, Node
 
 # partial sums held at once per conversion unit (elements): bounds memory, keeps cache use high
 _CHUNK_ELEMENTS = 1 << 20
+# calibration images run at once: bounds the unrolled inputs a layer holds
+_CALIBRATION_BATCH = 16
 # cells programmed per layer at most (float32: 2 GiB)
 _MAX_CELLS = 1 << 29
 
@@ -240,15 +242,37 @@ def calibrate(chip: FunctionalChip, calibration: np.ndarray, timesteps: int | No
     """Set every ADC's full scale from the calibration images: each weighted layer sees the
     ideal network's inputs, and each conversion unit and cell slice takes the
     ``adc_range_percentile`` (the next-higher sample: at most ``100 - percentile`` % of the
-    calibration sums lie above it) of its partial sums on the programmed cells."""
+    calibration sums lie above it) of its partial sums on the programmed cells. Images go
+    through in batches of ``_CALIBRATION_BATCH`` (a layer's unrolled inputs are held at once)."""
+    calibration = np.asarray(calibration)
+    static = calibration.ndim == len(chip.graph.input.shape) + 1
+    images = calibration.shape[0 if static else 1]
+    tops: dict[str, list[list[np.ndarray]]] = {}
+    for s in range(0, images, _CALIBRATION_BATCH):
+        batch = (
+            calibration[s : s + _CALIBRATION_BATCH]
+            if static
+            else calibration[:, s : s + _CALIBRATION_BATCH]
+        )
+        share = images / batch.shape[0 if static else 1]  # all images over this batch's
 
-    def probe(node: Node, xs: list[np.ndarray], kind) -> np.ndarray:
-        layer = chip.layers.get(node.name)
-        if layer is not None:
-            chip.layers[node.name] = _calibrated(layer, xs[0], chip.config, kind)
-        return executor.apply_node(node, xs, kind)
+        def probe(node: Node, xs: list[np.ndarray], kind, share=share) -> np.ndarray:
+            layer = chip.layers.get(node.name)
+            if layer is not None:
+                tops[node.name] = _gather(
+                    layer, xs[0], chip.config, kind, share, tops.get(node.name)
+                )
+            return executor.apply_node(node, xs, kind)
 
-    executor.run(chip.graph, calibration, timesteps, dtype, keep=(), apply=probe)
+        executor.run(chip.graph, batch, timesteps, dtype, keep=(), apply=probe)
+    for name, top in tops.items():
+        full_scales = tuple(np.array([float(t.min()) for t in unit]) for unit in top)
+        steps = tuple(
+            np.array([cells.calibrated_step(v, chip.config) for v in unit]) for unit in full_scales
+        )
+        chip.layers[name] = dataclasses.replace(
+            chip.layers[name], steps=steps, full_scales=full_scales
+        )
 
 
 def _largest(values: np.ndarray, count: int) -> np.ndarray:
@@ -258,28 +282,33 @@ def _largest(values: np.ndarray, count: int) -> np.ndarray:
     return np.partition(values, len(values) - count)[len(values) - count :]
 
 
-def _calibrated(layer: CrossbarLayer, x: np.ndarray, config: CimConfig, dtype) -> CrossbarLayer:
-    """``layer`` with calibrated steps from the partial sums of inputs ``x``. Exact and
-    bounded in memory: only the largest ``n - ceil((n - 1) · q)`` sums per kind are kept."""
+def _gather(
+    layer: CrossbarLayer,
+    x: np.ndarray,
+    config: CimConfig,
+    dtype,
+    share: float,
+    top: list[list[np.ndarray]] | None,
+) -> list[list[np.ndarray]]:
+    """The largest partial sums per conversion unit and kind, merged into ``top``: exact and
+    bounded in memory, only the ``n - ceil((n - 1) · q)`` largest of all ``n`` calibration
+    sums are kept (``n``: this batch's count × ``share``)."""
     m = layer.mapping
     planes, _ = _bit_planes(_columns(x, m, config.mapping), layer, dtype)
     kinds = len(layer.column_weights)
     positions = m.out_shape[1] * m.out_shape[2]
-    samples = len(planes) * len(x) * positions * layer.outputs  # sums per unit and kind
+    samples = round(share * len(planes) * len(x) * positions * layer.outputs)
     keep = samples - int(np.ceil((samples - 1) * config.adc_range_percentile / 100))
-    full_scales = []
-    for unit in layer.units:
-        top = [np.empty(0, dtype)] * kinds
+    top = top or [[np.empty(0, dtype)] * kinds for _ in layer.units]
+    for unit, best in zip(layer.units, top, strict=True):
         for plane in planes:
             for _, sums in _unit_sums(plane, layer.cells, unit, m.shared):
                 values = _as_converted(sums, layer, config)
                 if config.signed_conversion:
                     values = np.abs(values)
                 for k in range(kinds):
-                    top[k] = _largest(np.concatenate([top[k], values[..., k, :].ravel()]), keep)
-        full_scales.append(np.array([float(t.min()) for t in top]))
-    steps = tuple(np.array([cells.calibrated_step(s, config) for s in fs]) for fs in full_scales)
-    return dataclasses.replace(layer, steps=steps, full_scales=tuple(full_scales))
+                    best[k] = _largest(np.concatenate([best[k], values[..., k, :].ravel()]), keep)
+    return top
 
 
 def run(

@@ -237,3 +237,16 @@ def test_a_sar_adc_takes_one_comparison_per_bit(bits, cycles):
 def test_read_policy_keys_are_checked(line, message):
     with pytest.raises(ConfigError, match=message):
         load_config("neurosim-rram-22nm", line)
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_calibration_in_batches_chooses_the_same_ranges(monkeypatch, batch):
+    import simulators.cim.functional as functional
+
+    config = load_config("neurosim-rram-22nm", {"crossbar_rows": 8, "adc_range_percentile": 90})
+    graph = grid_graph(config, seed=4)
+    x = grid_images(7, seed=4)
+    whole = program(graph, config, x).adc_ranges()
+    monkeypatch.setattr(functional, "_CALIBRATION_BATCH", batch)
+    assert program(graph, config, x).adc_ranges() == whole
+    assert set(whole) == {"stem", "local", "conv", "fc"}
