@@ -1,9 +1,18 @@
-"""Accuracy on the chip against energy: ADC bits × conductance variation on the CIM crossbar, and
-the GPU dtypes, for shared (``channel``) against unshared (``element``) Real Spike kernels.
+"""Accuracy on the chip against energy: how the chip is read (ADC range policy, signed-weight
+encoding, rows per conversion) × ADC bits × conductance variation on the CIM crossbar, and the
+GPU dtypes, for shared (``channel``) against unshared (``element``) Real Spike kernels.
 
     python analyses/chip_accuracy.py --model scnn --dataset mnist \\
-        [--ckpt channel=RUN/best --ckpt element=RUN/best] [--images 1000] [--adc-bits 1 ... 8] \\
-        [--variation 0 0.05 0.1] [--dtypes fp32 bf16 fp16 int8] [--out results/chip_accuracy]
+        [--ckpt channel=RUN/best --ckpt element=RUN/best] [--images 1000] [--adc-bits 2 ... 8] \\
+        [--policies calibrated/offset/0 fixed/offset/0 ...] [--variation 0 0.1] \\
+        [--dtypes fp32 bf16 fp16 int8] [--out results/chip_accuracy]
+
+A policy is ``ADC_RANGE/SIGNED_WEIGHTS/PARALLEL_ROWS`` (preset keys ``adc_range``,
+``signed_weights``, ``parallel_rows``; 0 = every row at once): ``fixed`` spans the theoretical
+maximum (the worst case), ``calibrated`` (the field's default) a percentile of the partial sums
+on ``--calibration-images`` training images, never test images; ``bits_needed.md`` gives, per
+policy, variation and variant, the fewest ADC bits whose accuracy is within one point of the
+ideal network's, with its interval.
 
 Every design point is (energy, latency, area, accuracy): energy, latency and area per inference
 from the cycle-level model of the same config (``simulators.cim.simulate`` on ``--energy-images``
@@ -14,7 +23,9 @@ that differ from the ideal network's. Each point only sets ``adc_bits``: the CIM
 scales the preset's ADC energy and area from its ``adc_reference_bits`` by
 ``2^(bits - reference)`` (``CimConfig.adc_scale``; Walden's figure of merit), so ``make simulate``
 with ``--set adc_bits=N`` charges what this table shows.
-Writes ``chip_accuracy.csv``, ``chip_accuracy.md`` and ``chip_accuracy.pdf/.png``.
+Writes ``chip_accuracy.csv``, ``chip_accuracy.md``, ``bits_needed.csv/.md``,
+``chip_accuracy.pdf/.png``, and ``manifest.json`` with the options, the calibration images
+(split, count, seed, SHA-256) and every calibrated design point's ADC full scales.
 """
 
 from __future__ import annotations
@@ -28,12 +39,11 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from analyses.chip_accuracy_figure import figure
 from rshw import options
-from rshw.errors import run_guarded
+from rshw.errors import OptionError, run_guarded
 from rshw.pipeline.hardware import HardwareRun, headline
 from rshw.pipeline.sweep import pareto_mask
-from rshw.reporting import axes as plot_axes
-from rshw.reporting import figures
 from rshw.reporting.tables import markdown
 from simulators.files import atomic_write_text
 
@@ -42,11 +52,31 @@ ADC_SCALING = (
     "CimConfig.adc_scale)"
 )
 
+POLICY_KEYS = ("adc_range", "signed_weights", "parallel_rows")
+POLICIES = (
+    "fixed/offset/0",
+    "calibrated/offset/0",
+    "calibrated/differential/0",
+    "calibrated/offset/32",
+)
 
-def variant_points(args, variant: str, checkpoint: str | None, say) -> list[dict]:
+
+def policy_overrides(policy: str) -> dict:
+    """``ADC_RANGE/SIGNED_WEIGHTS/PARALLEL_ROWS`` as preset overrides."""
+    parts = policy.split("/")
+    if len(parts) != 3 or not parts[2].isdigit():
+        raise OptionError(
+            f"--policies: {policy!r} is not ADC_RANGE/SIGNED_WEIGHTS/PARALLEL_ROWS, "
+            "e.g. calibrated/differential/32"
+        )
+    return dict(zip(POLICY_KEYS, (parts[0], parts[1], int(parts[2])), strict=True))
+
+
+def variant_points(args, variant: str, checkpoint: str | None, say) -> tuple[list[dict], dict]:
     """Every design point of one Real Spike variant, through the cached stages: the network
     folded and traced once, each point's cost from the simulate stage and its accuracy from the
-    accuracy stage (test images at the model's T, the cell variation drawn with ``--seed``)."""
+    accuracy stage (test images at the model's T, the cell variation drawn with ``--seed``); and
+    what the ADC ranges were calibrated on."""
     from rshw.pipeline import stages
     from rshw.pipeline.plan import AccuracyRecord, load_split, resolve_data, resolve_model
 
@@ -78,21 +108,63 @@ def variant_points(args, variant: str, checkpoint: str | None, say) -> list[dict
         measured = stages.accuracy(run, folded, accuracy, args.force).value
         return {**common, **headline(cost_run, report), **measured}
 
-    rows = []
-    with tqdm(total=len(args.adc_bits) * len(args.variation) + len(args.dtypes)) as bar:
-        for bits in args.adc_bits:
-            cost_run = HardwareRun("cim", args.preset, {"adc_bits": bits})
+    rows, ranges, digest = [], {}, ""
+    points = [(p, b) for p in args.policies for b in args.adc_bits]
+    with tqdm(total=len(points) * len(args.variation) + len(args.dtypes)) as bar:
+        for policy, bits in points:
+            read = {**policy_overrides(policy), "adc_bits": bits}
+            try:
+                cost_run = HardwareRun("cim", args.preset, read)
+            except OptionError as error:  # e.g. a signed conversion needs 2 bits: not a point
+                say(f"skipped {policy} at {bits} ADC bits: {error}")
+                bar.update(len(args.variation))
+                continue
             for sigma in args.variation:
-                run = HardwareRun(
-                    "cim", args.preset, {"adc_bits": bits, "cell_variation_sigma": sigma}
+                run = HardwareRun("cim", args.preset, {**read, "cell_variation_sigma": sigma})
+                row = point(run, cost_run)
+                ranges[f"{variant}|{policy}|{bits}|{sigma:g}"] = json.loads(
+                    row.pop("adc_ranges_json")
                 )
-                rows.append({**point(run, cost_run), "adc_bits": bits, "variation_sigma": sigma})
+                digest = row.pop("calibration_sha256")
+                rows.append({**row, "policy": policy, **read, "variation_sigma": sigma})
                 bar.update()
         for dtype in args.dtypes:
             run = HardwareRun("gpu", args.gpu_preset, {"batch": args.gpu_batch, "dtype": dtype})
             rows.append({**point(run, run), "dtype": dtype})
             bar.update()
-    return rows
+    calibrated = {
+        "split": "train",
+        "images": args.calibration_images,
+        "seed": args.seed,
+        "sha256": digest,
+        "adc_ranges": ranges,
+    }
+    return rows, calibrated
+
+
+def bits_needed(table: pd.DataFrame, within: float = 0.01) -> pd.DataFrame:
+    """Per variant, read policy and variation: the fewest ADC bits whose accuracy is within
+    ``within`` of the ideal network's (no row when no measured resolution reaches it)."""
+    read = table[table.policy.notna()] if "policy" in table else table.iloc[:0]
+    rows = []
+    for (variant, policy, sigma), g in read.groupby(["variant", "policy", "variation_sigma"]):
+        good = g[g.accuracy >= g.ideal_accuracy - within].sort_values("adc_bits")
+        best = good.iloc[0] if len(good) else None
+        rows.append(
+            {
+                "variant": variant,
+                "policy": policy,
+                "variation_sigma": sigma,
+                "ideal_accuracy": g.ideal_accuracy.iloc[0],
+                "bits_needed": int(best.adc_bits) if best is not None else None,
+                "accuracy": best.accuracy if best is not None else None,
+                "accuracy_ci_low": best.accuracy_ci_low if best is not None else None,
+                "accuracy_ci_high": best.accuracy_ci_high if best is not None else None,
+                "energy_uj": best.energy_uj if best is not None else None,
+                "most_bits_tried": int(g.adc_bits.max()),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def mark_pareto(table: pd.DataFrame) -> pd.DataFrame:
@@ -104,77 +176,6 @@ def mark_pareto(table: pd.DataFrame) -> pd.DataFrame:
         objectives = np.column_stack([group.energy_uj, -group.accuracy])
         table.loc[group.index, "pareto"] = pareto_mask(objectives)
     return table
-
-
-def figure(table: pd.DataFrame, out: Path) -> list[Path]:
-    """Accuracy against energy per inference, one panel per hardware: each setting a point with
-    its Wilson 95 % interval (marker: variation σ, open where σ > 0), labelled with its ADC bits
-    or data type where the label does not overprint another; dotted: the ideal network."""
-    kinds = list(dict.fromkeys(table.hardware))
-    fig, axes = figures.figure(2, 0.42, ncols=len(kinds), squeeze=False)
-    sigmas = sorted(table.variation_sigma.dropna().unique()) if "variation_sigma" in table else []
-    markers = dict(zip(sigmas, "osD^v<>", strict=False))
-    notes = []
-    for ax, hardware in zip(axes.flat, kinds, strict=True):
-        part = table[table.hardware == hardware]
-        variants = list(dict.fromkeys(part.variant))
-        for variant, g in part.groupby("variant", sort=False):
-            color = figures.VARIANT_COLORS.get(variant)
-            shift = plot_axes.dodge(ax, variants.index(variant), len(variants))
-            sigma = g.variation_sigma if "variation_sigma" in g else pd.Series(np.nan, g.index)
-            for value, s in g.groupby(sigma.fillna(-1.0), sort=True):
-                label = variant if value < 0 else f"{variant}, σ = {value:g}"
-                _points(ax, s, color, markers.get(value, "o"), label, value > 0, shift)
-            plain = g[sigma.fillna(0.0) == 0]
-            setting = plain.adc_bits if "adc_bits" in plain else pd.Series(np.nan, plain.index)
-            texts = [
-                f"{int(b)}" if pd.notna(b) else str(d)
-                for b, d in zip(setting, plain.get("dtype", setting), strict=True)
-            ]
-            notes += plot_axes.label_points(ax, plain.energy_uj, 100 * plain.accuracy, texts, shift)
-            ax.axhline(100 * g.ideal_accuracy.iloc[0], color=color, lw=0.6, ls=":")
-        front = part[part.pareto].sort_values("energy_uj")
-        ax.plot(front.energy_uj, 100 * front.accuracy, color="k", lw=0.8, label="Pareto front")
-        ax.set(xlabel="energy per inference (µJ)", ylabel="accuracy (%)")
-        ax.set_title(f"{hardware}: {part.preset.iloc[0]}")
-        ax.margins(x=0.1)
-        plot_axes.limits_from(ax, part.energy_uj, 100 * part.accuracy_ci_low)
-        ax.update_datalim(np.column_stack([part.energy_uj, 100 * part.accuracy_ci_high]))
-        ax.autoscale_view()
-        plot_axes.log_axis(ax, "x")
-    handles = {}
-    for ax in axes.flat:
-        handles.update(zip(*reversed(ax.get_legend_handles_labels()), strict=True))
-    fig.legend(handles.values(), handles.keys(), loc="outside right upper")
-    figures.title(fig, "accuracy against energy per inference")
-    figures.caption(
-        fig,
-        "Bars: Wilson 95 % interval. Numbers: ADC bits or data type (σ = 0), where they do "
-        "not overprint. Dotted: the ideal network. Variants side by side "
-        f"({plot_axes.DODGE_PT:g} pt apart). {ADC_SCALING}.",
-    )
-    plot_axes.drop_overprinted(fig, notes)
-    return figures.save(fig, out / "chip_accuracy")
-
-
-def _points(ax, part: pd.DataFrame, color, marker: str, label: str, hollow: bool, shift) -> None:
-    """Accuracy points with their Wilson 95 % intervals as error bars."""
-    ax.errorbar(
-        part.energy_uj,
-        100 * part.accuracy,
-        yerr=[
-            100 * (part.accuracy - part.accuracy_ci_low),
-            100 * (part.accuracy_ci_high - part.accuracy),
-        ],
-        fmt=marker,
-        ms=3.5,
-        color=color,
-        mfc="none" if hollow else color,
-        elinewidth=0.5,
-        label=label,
-        gid=part.variant.iloc[0],
-        transform=shift,
-    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -191,8 +192,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--preset", default="neurosim-rram-22nm", help="CIM preset")
     p.add_argument("--gpu-preset", default="h200")
     p.add_argument("--gpu-batch", type=int, default=256, help="GPU batch (energy per image)")
-    p.add_argument("--adc-bits", type=int, nargs="+", default=list(range(1, 9)))
-    p.add_argument("--variation", type=float, nargs="+", default=[0.0, 0.05, 0.1])
+    p.add_argument("--adc-bits", type=int, nargs="+", default=list(range(2, 9)))
+    p.add_argument(
+        "--policies",
+        nargs="+",
+        default=list(POLICIES),
+        metavar="RANGE/SIGNED/ROWS",
+        help="how the chip is read: adc_range/signed_weights/parallel_rows (0: all rows)",
+    )
+    p.add_argument("--variation", type=float, nargs="+", default=[0.0, 0.1])
     p.add_argument("--dtypes", nargs="*", default=["fp32", "bf16", "fp16", "int8"])
     p.add_argument("--images", type=int, default=1000, help="test images for accuracy")
     p.add_argument("--energy-images", type=int, default=8, help="traced images for energy")
@@ -203,9 +211,14 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(checkpoints) - set(args.variants)
     if unknown:
         p.error(f"--ckpt for variant(s) {sorted(unknown)} not in --variants {args.variants}")
-    rows = []
+    for policy in args.policies:
+        policy_overrides(policy)
+    rows, calibration = [], {}
     for variant in args.variants:
-        rows += variant_points(args, variant, checkpoints.get(variant), say=print)
+        points, calibration[variant] = variant_points(
+            args, variant, checkpoints.get(variant), say=print
+        )
+        rows += points
     table = mark_pareto(pd.DataFrame(rows))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -215,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         for c in (
             "variant",
             "hardware",
+            "policy",
             "adc_bits",
             "variation_sigma",
             "dtype",
@@ -226,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
             "accuracy_ci_high",
             "ideal_accuracy",
             "mean_spike_mismatch",
+            "clip_fraction",
             "pareto",
         )
         if c in table
@@ -234,9 +249,18 @@ def main(argv: list[str] | None = None) -> int:
         out / "chip_accuracy.md",
         f"{markdown(table[shown])}\n\n{ADC_SCALING}; command: `{' '.join(sys.argv)}`\n",
     )
+    needed = bits_needed(table)
+    atomic_write_text(out / "bits_needed.csv", needed.to_csv(index=False))
+    atomic_write_text(
+        out / "bits_needed.md",
+        f"{markdown(needed)}\n\nfewest ADC bits within 1 point of the ideal network; "
+        f"command: `{' '.join(sys.argv)}`\n",
+    )
     figure(table, out)
-    atomic_write_text(out / "manifest.json", json.dumps(vars(args), indent=2))
+    manifest = {"options": vars(args), "calibration": calibration}
+    atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=2))
     print(table[shown].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print(needed.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     return 0
 
 

@@ -1,14 +1,18 @@
 """Speed of the functional crossbar (``simulators.cim.functional``) against the ideal executor.
 
     python -m bench.cim_functional [--ckpt RUN/best] [--images 10000] [--preset neurosim-rram-22nm]
-        [--data /path/to/mnist] [--resnet19-images 1]
+        [--data /path/to/mnist] [--resnet19-images 8] [--resnet19-batch 8]
 
 Two workloads, each timed for the ideal executor (``simulators.executor.run``, the baseline,
 measured in the same run on the same inputs) and the functional crossbar (programming and
 running apart): ``scnn`` (channel-wise Real Spike; ``--ckpt``, else the shipped checkpoint,
 else an untrained stand-in) on ``--images`` MNIST test images in batches of 500, and ResNet19
-(untrained, channel-wise, BatchNorm calibrated on 256 images) on ``--resnet19-images``
-CIFAR-10 test images. Prints a table and writes ``bench/results/cim_functional.json``.
+(untrained, channel-wise, BatchNorm calibrated on 256 images; ADC ranges calibrated on 8
+training images) on ``--resnet19-images`` CIFAR-10 test images, twice on one programmed chip:
+image by image (the old loop) and in batches of ``--resnet19-batch`` (vectorized over images),
+with the ratio, a check that both give the same logits, and the time 1,000 images would take
+(ideal executor, as a trace runs it, plus the batched functional run, per image × 1,000).
+Prints a table and writes ``bench/results/cim_functional.json``.
 """
 
 from __future__ import annotations
@@ -27,6 +31,39 @@ def cpu_timed(fn):
     start = time.process_time()
     value, wall_s = timed(fn)
     return value, wall_s, time.process_time() - start
+
+
+def batched_against_loop(graph, x, calibration, preset: str, batch: int) -> dict:
+    """One programmed chip, the same images: one at a time, then ``batch`` at a time."""
+    import numpy as np
+
+    chip, program_s = timed(lambda: functional.program(graph, load_config(preset), calibration))
+    out = graph.output.name
+    _, ideal_s, _ = cpu_timed(
+        lambda: [executor.run(graph, x[s : s + batch]) for s in range(0, len(x), batch)]
+    )
+    loop, loop_s, loop_cpu_s = cpu_timed(
+        lambda: [functional.run(chip, x[i : i + 1])[out] for i in range(len(x))]
+    )
+    batched, batched_s, batched_cpu_s = cpu_timed(
+        lambda: [functional.run(chip, x[s : s + batch])[out] for s in range(0, len(x), batch)]
+    )
+    return {
+        "workload": "resnet19/cifar10",
+        "preset": preset,
+        "images": len(x),
+        "batch": batch,
+        "program_s": program_s,
+        "ideal_s": ideal_s,
+        "loop_s": loop_s,
+        "loop_cpu_s": loop_cpu_s,
+        "batched_s": batched_s,
+        "batched_cpu_s": batched_cpu_s,
+        "loop_over_batched": loop_s / batched_s,
+        "batched_ms_per_image": 1e3 * batched_s / len(x),
+        "projected_1000_images_min": 1000 * (ideal_s + batched_s) / len(x) / 60,
+        "same_logits": bool(np.array_equal(np.concatenate(loop), np.concatenate(batched))),
+    }
 
 
 def measure(name: str, graph, x, calibration, preset: str, batch: int) -> dict:
@@ -70,7 +107,7 @@ def scnn_inputs(ckpt: str | None, data: str | None, images: int):
     return prep.graph, x, calibration, prep.label
 
 
-def resnet19_inputs(dataset: str, images: int):
+def resnet19_inputs(dataset: str, images: int, calibration_images: int = 8):
     from rshw.data import load_dataset
     from rshw.pipeline.hardware_accuracy import normalized_arrays
     from rshw.pipeline.prepare import prepare
@@ -79,7 +116,8 @@ def resnet19_inputs(dataset: str, images: int):
     test = load_dataset(dataset, None, "test")
     prep = prepare("resnet19", "channel", train, say=lambda line: None)
     x, _ = normalized_arrays(test, images, 0)
-    return prep.graph, x, x
+    calibration, _ = normalized_arrays(train, calibration_images, 0)
+    return prep.graph, x, calibration
 
 
 def main() -> None:
@@ -88,22 +126,32 @@ def main() -> None:
     p.add_argument("--data", default=None, help="MNIST folder (default: searched)")
     p.add_argument("--images", type=int, default=10000)
     p.add_argument("--preset", default="neurosim-rram-22nm")
-    p.add_argument("--resnet19-images", type=int, default=1)
+    p.add_argument("--resnet19-images", type=int, default=8)
+    p.add_argument("--resnet19-batch", type=int, default=8)
     p.add_argument("--resnet19-dataset", default="cifar10-sample")
     args = p.parse_args()
 
     graph, x, calibration, label = scnn_inputs(args.ckpt, args.data, args.images)
     runs = [{**measure("scnn/mnist", graph, x, calibration, args.preset, 500), "network": label}]
     graph, x, calibration = resnet19_inputs(args.resnet19_dataset, args.resnet19_images)
-    runs.append(
-        {
-            **measure("resnet19/cifar10", graph, x, calibration, args.preset, 1),
-            "network": "untrained",
-        }
-    )
+    resnet = batched_against_loop(graph, x, calibration, args.preset, args.resnet19_batch)
     columns = ("workload", "images", "ideal_s", "program_s", "functional_s", "ideal_cpu_s")
     columns += ("functional_cpu_s", "functional_over_ideal", "functional_ms_per_image")
     columns += ("top1_agreement_with_ideal",)
+    _table(runs, columns)
+    columns = ("workload", "images", "batch", "ideal_s", "loop_s", "batched_s")
+    columns += ("loop_over_batched", "batched_ms_per_image", "projected_1000_images_min")
+    columns += ("same_logits",)
+    _table([resnet], columns)
+    runs.append({**resnet, "network": "untrained"})
+    threads = os.environ.get("OMP_NUM_THREADS", "unset")
+    result = {"runs": runs, "peak_rss_mb": peak_rss_mb(), "omp_num_threads": threads}
+    print(
+        f"peak RSS {result['peak_rss_mb']:.0f} MiB; wrote {write_result('cim_functional', result)}"
+    )
+
+
+def _table(runs: list[dict], columns: tuple[str, ...]) -> None:
     print("  ".join(f"{c:>16.16s}" for c in columns))
     for run in runs:
         print(
@@ -112,11 +160,6 @@ def main() -> None:
                 for c in columns
             )
         )
-    threads = os.environ.get("OMP_NUM_THREADS", "unset")
-    result = {"runs": runs, "peak_rss_mb": peak_rss_mb(), "omp_num_threads": threads}
-    print(
-        f"peak RSS {result['peak_rss_mb']:.0f} MiB; wrote {write_result('cim_functional', result)}"
-    )
 
 
 if __name__ == "__main__":

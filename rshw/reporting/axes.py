@@ -47,6 +47,9 @@ def unit_for(values: Iterable[float], unit: str) -> tuple[str, float]:
 
 SUBS = ((1.0,), (1.0, 3.0), (1.0, 2.0, 5.0), (1.0, 2.0, 3.0, 5.0), tuple(range(1, 10)))
 """Tick positions within a decade, fewest first: the first giving three ticks is used."""
+READABLE = (1.0, 2.0, 5.0)
+"""The densest ticks whose labels never crowd a narrow panel: an axis is widened until three of
+them fall inside, so the denser series of ``SUBS`` are never needed."""
 MAX_LABELS = 6
 """Most labelled ticks on a log axis (every other decade beyond it), so labels do not collide."""
 MIN_SPAN = 4.0
@@ -70,9 +73,9 @@ def _label(value: float, _pos=None) -> str:
 
 def log_axis(ax, which: str = "both") -> None:
     """Make the log axes of ``ax`` readable: call once the data is drawn. The limits widen
-    (geometrically, about their centre) to a ratio of at least 4; labelled ticks go at 10^k, or
-    where fewer than three of those fall inside, at 1-3, 1-2-5, ... × 10^k (the minor ticks
-    labelled where the span is under a decade), and unlabelled minor ticks at every 1..9 × 10^k."""
+    (geometrically, about their centre) to a ratio of at least 4, and further until three of 1-2-5
+    × 10^k fall inside; labelled ticks go at 10^k, or where fewer than three of those fall inside,
+    at 1-3 or 1-2-5 × 10^k, and unlabelled minor ticks at every 1..9 × 10^k."""
     axes = {"x": [ax.xaxis], "y": [ax.yaxis], "both": [ax.xaxis, ax.yaxis]}[which]
     for axis in axes:
         axis.axes.set(**{f"{axis.axis_name}scale": "log"})
@@ -83,6 +86,8 @@ def log_axis(ax, which: str = "both") -> None:
         if high / low < MIN_SPAN:
             centre = math.sqrt(low * high)
             low, high = centre / math.sqrt(MIN_SPAN), centre * math.sqrt(MIN_SPAN)
+        while len(_ticks(low, high, READABLE)) < 3:  # widen rather than crowd the labels
+            low, high = low / 1.25, high * 1.25
         put(low, high)
         ticks = next(t for subs in SUBS if len(t := _ticks(low, high, subs)) >= 3)
         ticks = ticks[:: math.ceil(len(ticks) / MAX_LABELS)]

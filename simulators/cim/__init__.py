@@ -5,6 +5,8 @@ chips, counts the work of every output row from the recorded spike maps (event-d
 everything (dense), runs the chip as SimPy processes and returns the common Report.
 """
 
+import json
+
 from simulators.cim.components import COMPONENT_CATEGORIES
 from simulators.cim.config import PRESETS, CimConfig, load_config, preset_names
 from simulators.cim.mapping import ChipMapping, LayerMapping, MappingError, map_graph, mapping_table
@@ -32,7 +34,13 @@ def accuracy(graph, config, options, x, labels, calibration, seed=0) -> dict:
     from simulators.cim.functional_accuracy import evaluate
 
     chip = functional.program(graph, config, calibration, seed=seed)
-    return evaluate(graph, lambda b: functional.run(chip, b), x, labels)
+    result = evaluate(graph, lambda b: functional.run(chip, b), x, labels)
+    return {  # and how the chip was read: what a calibrated ADC range depends on
+        **result,
+        "clip_fraction": chip.clip_fraction(),
+        "calibration_sha256": chip.calibration_sha256,
+        "adc_ranges_json": json.dumps(chip.adc_ranges()),
+    }
 
 
 __all__ = [

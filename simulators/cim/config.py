@@ -46,6 +46,8 @@ CHOICES = {
     "overflow": ("reload", "refuse"),
     "noc_delivery": ("multicast", "unicast"),
     "compatibility": ("none", "spikesim"),
+    "adc_range": ("calibrated", "fixed"),
+    "differential_subtraction": ("analog", "digital"),
 }
 
 
@@ -54,6 +56,7 @@ _f = unit_field
 ZERO_ALLOWED = {
     "chips": " (0: as many as needed)",
     "adc_reference_bits": " (0: adc_pj and adc_area_um2 are quoted at adc_bits)",
+    "parallel_rows": " (0: every row of a crossbar at once)",
 }
 
 
@@ -164,6 +167,11 @@ class CimConfig:
     # "spikesim": only what SpikeSim's cost model charges (no NoC flit or link energy, one packet
     # per row to one tile, no partial-sum reduction traffic, no link serialization)
     compatibility: str = _f("", default="none")
+    # how a chip is read (issue 21): ADC range policy, differential pairs, rows per conversion
+    adc_range: str = _f("", default="calibrated")
+    adc_range_percentile: float = _f("%", default=99.9)
+    differential_subtraction: str = _f("", default="analog")
+    parallel_rows: int = _f("count", default=0)
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -211,6 +219,22 @@ class CimConfig:
             "a fraction in (0, 1] of a column's largest partial sum",
         )
         require(
+            0 < self.adc_range_percentile <= 100,
+            "adc_range_percentile",
+            "a percentile in (0, 100] of the calibration partial sums",
+        )
+        require(
+            self.parallel_rows <= self.crossbar_rows,
+            "parallel_rows",
+            f"at most crossbar_rows ({self.crossbar_rows}), or 0 for all of them",
+        )
+        require(
+            not self.signed_conversion or self.adc_bits >= 2,
+            "adc_bits",
+            ">= 2 when differential pairs are subtracted before the ADC (a sign and a "
+            "magnitude bit); or set differential_subtraction = 'digital'",
+        )
+        require(
             self.stuck_at_0_rate + self.stuck_at_1_rate <= 1,
             "stuck_at_1_rate",
             "such that stuck_at_0_rate + stuck_at_1_rate <= 1",
@@ -226,7 +250,7 @@ class CimConfig:
             "gated_leakage_fraction",
             "a fraction in [0, 1] of a tile's leakage that remains while it is gated",
         )
-        shortest = self.crossbar_read_cycles + self.adc_cycles + self.pe_overhead_cycles
+        shortest = self.crossbar_read_cycles + self.adc_conversion_cycles + self.pe_overhead_cycles
         require(
             self.idle_position_cycles <= shortest,
             "idle_position_cycles",
@@ -241,6 +265,23 @@ class CimConfig:
     @property
     def columns_per_weight(self) -> int:
         return self.slices * (2 if self.signed_weights == "differential" else 1)
+
+    @property
+    def signed_conversion(self) -> bool:
+        """Whether an ADC converts a signed difference: a differential pair subtracted in the
+        analog domain (MNSIM 2.0 ``Sub_Position = 0``) before one conversion."""
+        return self.signed_weights == "differential" and self.differential_subtraction == "analog"
+
+    @property
+    def conversions_per_weight(self) -> int:
+        """ADC conversions per weight per row group: one per column, but one per differential
+        pair when the pair is subtracted before the ADC."""
+        return self.slices if self.signed_conversion else self.columns_per_weight
+
+    def row_groups(self, rows: int) -> int:
+        """Conversions per column when ``rows`` rows of a crossbar are read ``parallel_rows``
+        at a time (NeuroSim ``numRowParallel``, MNSIM ``DAC_Num``); 0 reads them all at once."""
+        return -(-rows // self.parallel_rows) if self.parallel_rows else 1
 
     @property
     def adcs_per_unit(self) -> int:
@@ -261,6 +302,15 @@ class CimConfig:
     def adc_conversion_pj(self) -> float:
         """Energy of one conversion at ``adc_bits``."""
         return self.adc_pj * self.adc_scale
+
+    @property
+    def adc_conversion_cycles(self) -> int:
+        """Cycles of one conversion at ``adc_bits``: ``adc_cycles`` is quoted at
+        ``adc_reference_bits``, and a SAR ADC resolves one bit per comparison (Murmann, "ADC
+        Performance Survey"; the binary search of a SAR converter), so its time scales with
+        the bits: ``ceil(adc_cycles · adc_bits / reference)``."""
+        reference = self.adc_reference_bits or self.adc_bits
+        return -(-self.adc_cycles * self.adc_bits // reference)
 
     @property
     def adc_each_area_um2(self) -> float:

@@ -13,11 +13,16 @@ Conventions (stated once here, used by :mod:`simulators.cim.functional`):
   currents, ``g_off = L / (on_off_ratio - 1)`` (0 when the ratio is 0, ideal), times a
   log-normal factor ``exp(σ z)`` per cell; stuck-at-0 cells hold digit 0, stuck-at-1 cells L.
   The off current is not compensated: every active row adds it to every column.
-- **ADC**: one conversion per column and conversion unit (a crossbar, or a PE's crossbars when
-  ``pe_accumulation`` is analog). The partial sum ``P >= 0`` is converted with an LSB of
-  ``Δ = 2^max(0, F - adc_bits)`` unit currents, ``F = ceil(log2(adc_full_scale · rows · L + 1))``
-  the bits the unit's largest ideal sum needs: ``code = min(round(P / Δ), 2^adc_bits - 1)``
-  (round half to even), value ``code · Δ``. With ``adc_bits >= F`` the conversion is exact.
+- **ADC**: one conversion per column (or per differential pair subtracted before the ADC,
+  ``differential_subtraction = "analog"``: a signed conversion, codes ``±(2^(bits-1) - 1)``) and
+  conversion unit: a row group (``parallel_rows`` rows of a crossbar, all by default) of a
+  crossbar, or of a PE's crossbars when ``pe_accumulation`` is analog. ``code = clip(round(P /
+  Δ))`` (round half to even), value ``code · Δ``. The LSB ``Δ`` follows ``adc_range``:
+  ``fixed`` (worst case): ``Δ = 2^max(0, F - magnitude bits)``, ``F = ceil(log2(adc_full_scale ·
+  rows · L + 1))`` the bits the unit's largest ideal sum needs; ``calibrated`` (default, as
+  NeuroSim and MNSIM): ``Δ = max(S / top code, 1)`` with ``S`` the ``adc_range_percentile`` of
+  the unit's partial sums (per cell slice) on calibration images. With enough bits either is
+  exact on integer sums.
 """
 
 from __future__ import annotations
@@ -98,17 +103,42 @@ def conductances(
     return cells
 
 
+def code_top(config: CimConfig) -> int:
+    """The largest ADC code: ``2^bits - 1``, or ``2^(bits-1) - 1`` either side of zero when a
+    differential pair is subtracted before the ADC (a signed conversion)."""
+    bits = config.adc_bits - 1 if config.signed_conversion else config.adc_bits
+    return 2**bits - 1
+
+
 def adc_step(rows: int, config: CimConfig) -> float:
-    """The LSB ``Δ`` (unit currents) of an ADC converting the sum of ``rows`` cells."""
+    """The ``fixed`` (worst-case) LSB ``Δ`` (unit currents) of an ADC converting the sum of
+    ``rows`` cells: its codes span the largest ideal sum, rounded up to a power of two."""
     needed = int(np.ceil(np.log2(config.adc_full_scale * rows * (2**config.bits_per_cell - 1) + 1)))
-    return float(2 ** max(0, needed - config.adc_bits))
+    return float(2 ** max(0, needed - int(np.log2(code_top(config) + 1))))
 
 
-def convert(partial_sums: np.ndarray, step: float, adc_bits: int) -> np.ndarray:
-    """ADC codes of non-negative partial sums, in place: ``min(round(P / Δ), 2^bits - 1)``."""
-    np.multiply(partial_sums, 1.0 / step, out=partial_sums)
+def calibrated_step(full_scale: float, config: CimConfig) -> float:
+    """The ``calibrated`` LSB: the top code at the measured ``full_scale`` (any step, not only
+    powers of two), never finer than one cell level (finer codes resolve nothing more, as the
+    fixed policy's ``2^max(0, ...)``)."""
+    return max(full_scale / code_top(config), 1.0)
+
+
+def convert(partial_sums: np.ndarray, step, adc_bits: int, signed: bool = False) -> np.ndarray:
+    """ADC codes of partial sums, in place: ``round(P / Δ)`` clipped to the codes; ``step``
+    broadcasts against ``partial_sums`` (one step per cell slice)."""
+    convert_counting(partial_sums, step, 2 ** (adc_bits - signed) - 1, signed)
+    return partial_sums
+
+
+def convert_counting(partial_sums: np.ndarray, step, top: int, signed: bool) -> int:
+    """:func:`convert` with the top code given; returns how many conversions clipped."""
+    np.multiply(partial_sums, 1.0 / np.asarray(step, partial_sums.dtype), out=partial_sums)
     np.rint(partial_sums, out=partial_sums)
-    return np.minimum(partial_sums, 2**adc_bits - 1, out=partial_sums)
+    clipped = int(np.count_nonzero(np.abs(partial_sums) > top if signed else partial_sums > top))
+    if clipped:
+        np.clip(partial_sums, -top if signed else 0, top, out=partial_sums)
+    return clipped
 
 
 def input_code(peak: float, negative: bool, bits: int) -> tuple[float, np.ndarray]:

@@ -77,7 +77,7 @@ def spikesim_latency_ms(config: CimConfig) -> float:
     """SpikeSim's own latency formula (ela ``latency_gen``), for comparison: one PE-cycle per
     output *neuron* and step, each layer starting when 75% of the previous one is done."""
     pe_cycle_ns = (
-        config.columns_per_adc * (config.crossbar_read_cycles + config.adc_cycles)
+        config.columns_per_adc * (config.crossbar_read_cycles + config.adc_conversion_cycles)
         + config.pe_overhead_cycles
     ) * config.clock_ns
     neurons = [cout * size * size for _, cout, _, size in LAYERS]

@@ -45,23 +45,36 @@ class LayerCosts:
     column_blocks: int
     pe_cycle_cycles: int
     shift_adds: int
+    row_groups: int = 1
+    merge_adds: int = 0
 
     @classmethod
     def of(cls, m: LayerMapping, config: CimConfig) -> LayerCosts:
+        """Conversions follow the encoding and the read: one per column, or per differential
+        pair subtracted before the ADC (``conversions_per_weight``), in every row group a
+        crossbar is read in (``parallel_rows``); each row group is one more read and set of ADC
+        phases, merged by a digital add, as is a pair subtracted after the ADC."""
         adcs = config.adcs_per_unit
-        used = [n * m.columns_per_weight for n in m.outputs_per_block]
-        phases = [-(-u // adcs) for u in used]
+        groups = config.row_groups(max(m.block_rows))
+        used = [n * config.conversions_per_weight for n in m.outputs_per_block]
+        phases = [groups * -(-u // adcs) for u in used]
         bit_serial = 1 if m.passes > 1 else 0
+        outputs = sum(m.outputs_per_block)
+        digital_pairs = config.signed_weights == "differential" and not config.signed_conversion
+        pairs = groups * outputs * config.slices if digital_pairs else 0
         return cls(
             phases=max(phases),
             phase_sum=sum(phases),
             columns=sum(used),
             lanes=sum(min(u, adcs) for u in used),
-            outputs=sum(m.outputs_per_block),
+            outputs=outputs,
             column_blocks=m.column_blocks,
-            pe_cycle_cycles=max(phases) * (config.crossbar_read_cycles + config.adc_cycles)
+            pe_cycle_cycles=max(phases)
+            * (config.crossbar_read_cycles + config.adc_conversion_cycles)
             + config.pe_overhead_cycles,
-            shift_adds=sum(m.outputs_per_block) * (config.slices - 1 + bit_serial),
+            shift_adds=outputs * (config.slices - 1 + bit_serial),
+            row_groups=groups,
+            merge_adds=(groups - 1) * sum(used) + pairs,
         )
 
 
@@ -80,11 +93,11 @@ def events(costs: LayerCosts, config: CimConfig, xbar, pe, neuron, rows) -> dict
     return {
         "crossbar_reads": xbar * costs.phase_sum,
         **{action: n for action, (pj, n) in priced_rows.items() if pj},
-        "adc_conversions": units * costs.columns,
-        "mux_selects": units * costs.columns,
+        "adc_conversions": units * costs.columns * costs.row_groups,
+        "mux_selects": units * costs.columns * costs.row_groups,
         "temp_buffer_writes": units * costs.lanes,
         "subtractor_bit_ops": units * costs.lanes * config.psum_bits,
-        "adds": tree + pe * costs.shift_adds,
+        "adds": tree + pe * costs.shift_adds + units * costs.merge_adds,
         "input_fetches": pe_cycles if config.input_fetch_scope == "pe-cycle" else pe,
         "htree_transfers": pe_cycles,
         "tile_buffer_accesses": pe_cycles,

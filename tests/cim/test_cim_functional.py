@@ -74,6 +74,7 @@ HAND = {
     "signed_weights": "offset",
     "pe_accumulation": "digital",
     "adc_bits": 1,
+    "adc_range": "fixed",  # the worst-case range: LSBs by hand below
 }
 
 

@@ -32,6 +32,38 @@ def test_point_accuracy_per_hardware_kind():
     assert accuracy("cim", "neurosim-rram-22nm", coarse)["mean_spike_mismatch"] > 0
 
 
+def test_a_cim_point_says_how_its_chip_was_read(tmp_path):
+    import json
+
+    config = load_config("neurosim-rram-22nm", {"crossbar_rows": 8, "adc_bits": 3})
+    graph = grid_graph(config, seed=2)
+    inputs = saved_inputs(tmp_path, graph, grid_images(5, seed=2))
+    calibrated = point_accuracy("cim", graph, config, {}, inputs)
+    ranges = json.loads(calibrated["adc_ranges_json"])
+    assert set(ranges) == {"stem", "local", "conv", "fc"}  # every weighted layer calibrated
+    assert len(calibrated["calibration_sha256"]) == 64 and 0 <= calibrated["clip_fraction"] < 1
+    fixed = load_config(
+        "neurosim-rram-22nm", {"crossbar_rows": 8, "adc_bits": 3, "adc_range": "fixed"}
+    )
+    worst = point_accuracy("cim", graph, fixed, {}, inputs)
+    assert worst["adc_ranges_json"] == "{}" and worst["clip_fraction"] == 0.0
+
+
+def test_the_read_policy_grid_expands_every_policy():
+    from rshw.pipeline.sweep import load_grid
+
+    grid = load_grid("analyses/grids/cim-read-policies.toml")
+    assert grid.accuracy_images > 0 and len(grid.points) == 2 * 2 * 2 * 2
+    settings = [dict(p.overrides) for p in grid.points]
+    for key, values in (
+        ("adc_range", {"calibrated", "fixed"}),
+        ("signed_weights", {"offset", "differential"}),
+        ("parallel_rows", {0, 32}),
+    ):
+        assert {s[key] for s in settings} == values
+    assert len({p.overrides for p in grid.points}) == len(grid.points)
+
+
 @pytest.mark.slow
 def test_sweep_grid_with_accuracy_makes_error_an_objective(tmp_path):
     from analyses.sweep import sweep
