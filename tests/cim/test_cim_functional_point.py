@@ -32,20 +32,24 @@ def test_point_accuracy_per_hardware_kind():
     assert accuracy("cim", "neurosim-rram-22nm", coarse)["mean_spike_mismatch"] > 0
 
 
-def test_a_cim_point_says_how_its_chip_was_read(tmp_path):
+def test_a_cim_point_says_how_its_chip_was_read():
     import json
 
-    config = load_config("neurosim-rram-22nm", {"crossbar_rows": 8, "adc_bits": 3})
-    graph = grid_graph(config, seed=2)
-    inputs = saved_inputs(tmp_path, graph, grid_images(5, seed=2))
-    calibrated = point_accuracy("cim", graph, config, {}, inputs)
+    read = {"crossbar_rows": 8, "adc_bits": 3}
+    graph = grid_graph(load_config("neurosim-rram-22nm", read), seed=2)
+    x = grid_images(5, seed=2)
+    labels = executor.run(graph, x)["output"].argmax(1)
+
+    def accuracy(settings):
+        return point_accuracy(
+            HardwareRun("cim", "neurosim-rram-22nm", settings), graph, x, labels, x
+        )
+
+    calibrated = accuracy(read)
     ranges = json.loads(calibrated["adc_ranges_json"])
     assert set(ranges) == {"stem", "local", "conv", "fc"}  # every weighted layer calibrated
     assert len(calibrated["calibration_sha256"]) == 64 and 0 <= calibrated["clip_fraction"] < 1
-    fixed = load_config(
-        "neurosim-rram-22nm", {"crossbar_rows": 8, "adc_bits": 3, "adc_range": "fixed"}
-    )
-    worst = point_accuracy("cim", graph, fixed, {}, inputs)
+    worst = accuracy({**read, "adc_range": "fixed"})
     assert worst["adc_ranges_json"] == "{}" and worst["clip_fraction"] == 0.0
 
 

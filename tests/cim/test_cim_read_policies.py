@@ -196,7 +196,7 @@ def test_conversions_equal_the_hand_count_for_a_small_layer(parallel_rows, group
     graph = spiking_linear(256, 10, 0)
     m = map_layer(graph, graph["fc"], config, 0)
     hand = 2 * groups * 40
-    counts = events(LayerCosts.of(m, config), config, m.row_blocks, m.pe_groups, 1)
+    counts = events(LayerCosts.of(m, config), config, m.row_blocks, m.pe_groups, 1, rows=0)
     assert counts["adc_conversions"] == hand
     x = np.full((1, 256), 0.9)  # every row spikes at step 0 only; the chip reads every step
     chip = program(graph, config, x)
@@ -211,7 +211,7 @@ def test_digital_subtraction_converts_both_columns_of_a_pair():
     )
     graph = spiking_linear(256, 10, 0)
     m = map_layer(graph, graph["fc"], config, 0)
-    assert events(LayerCosts.of(m, config), config, 2, 1, 1)["adc_conversions"] == 2 * 80
+    assert events(LayerCosts.of(m, config), config, 2, 1, 1, rows=0)["adc_conversions"] == 2 * 80
 
 
 @pytest.mark.parametrize(("bits", "cycles"), [(1, 1), (5, 1), (6, 2), (10, 2), (11, 3)])
