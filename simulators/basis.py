@@ -99,6 +99,16 @@ class NativeNode:
     static_components: tuple[str, ...] = ()  # report components holding static energy
 
 
+def declared_node(nodes: dict[str, NativeNode], preset: str, hardware: str) -> NativeNode:
+    """``nodes[preset]``, or one line saying where a new preset's node must be declared."""
+    if preset not in nodes:
+        raise ValueError(
+            f"no node declared for {hardware} preset {preset!r}: add it to "
+            f"simulators/{hardware}/basis.py"
+        )
+    return nodes[preset]
+
+
 def weight_read_rows(graph: Graph, hardware: str, bits: int) -> list[dict]:
     """The common capacity policy's DRAM rows: each weighted layer's weights, once per inference."""
     rows = []

@@ -3,7 +3,7 @@ were made at, and 8-bit weights (``weight_bits`` = 8, sliced over the preset's c
 
 from __future__ import annotations
 
-from simulators.basis import NativeNode
+from simulators.basis import NativeNode, declared_node
 
 STATIC = ("leakage",)  # the leakage/static rows (leakage_mw_per_tile over the time)
 NODES = {
@@ -23,11 +23,7 @@ NODES = {
 
 
 def native_node(preset: str) -> NativeNode:
-    if preset not in NODES:
-        raise ValueError(
-            f"no node declared for CIM preset {preset!r}: add it to simulators/cim/basis.py"
-        )
-    return NODES[preset]
+    return declared_node(NODES, preset, "cim")
 
 
 def common_settings(preset: str, settings: dict) -> tuple[str, dict]:

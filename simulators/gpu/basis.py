@@ -3,7 +3,7 @@ stand for, and INT8 tensor cores for the common 8-bit weights (``dtype="int8"``)
 
 from __future__ import annotations
 
-from simulators.basis import NativeNode
+from simulators.basis import NativeNode, declared_node
 
 HOPPER = (
     "TSMC 4N (5 nm class), evaluated at 7 nm, 0.7 V (the smallest node of Stillmaker & Baas's "
@@ -21,11 +21,7 @@ NODES = {
 
 
 def native_node(preset: str) -> NativeNode:
-    if preset not in NODES:
-        raise ValueError(
-            f"no node declared for GPU preset {preset!r}: add it to simulators/gpu/basis.py"
-        )
-    return NODES[preset]
+    return declared_node(NODES, preset, "gpu")
 
 
 def common_settings(preset: str, settings: dict) -> tuple[str, dict]:
