@@ -95,7 +95,7 @@ def write(rows: list[dict], out: Path) -> pd.DataFrame:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rshw.pipeline.plan import SimulateOptions, resolve
+    from rshw.pipeline.plan import resolve
     from rshw.pipeline.simulate import simulate_plan
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -108,19 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     budgets = [int(b) for b in args.budgets.split(",")]
     rows = []
     for variant in args.variants.split(","):
-        opts = SimulateOptions(
-            model=args.model,
-            variant=variant,
-            ckpt=None,
-            dataset=args.dataset,
-            data=args.data,
-            images=args.images,
-            hardware=(),
-            timesteps=args.timesteps,
-            force=args.force,
-            static_input=args.static_input,
-        )
-        rows += budget_rows(simulate_plan(resolve(opts)), chosen, budgets, args.force)
+        request = options.simulate_request(args, variant, hardware=())
+        rows += budget_rows(simulate_plan(resolve(request)), chosen, budgets, args.force)
     out = Path(args.out or f"results/chip_budget/{args.model}")
     table = write(rows, out)
     print(table.to_string(index=False))

@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from rshw.pipeline.basis import on_basis
     from rshw.pipeline.hardware import HARDWARE, default_settings, expand_runs, module
-    from rshw.pipeline.plan import SimulateOptions, resolve
+    from rshw.pipeline.plan import resolve
     from rshw.pipeline.prepare import shipped_name
     from rshw.pipeline.simulate import simulate_plan
 
@@ -218,18 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.ckpt_dir:
             candidate = Path(args.ckpt_dir) / shipped_name(args.model, args.dataset, variant)
             ckpt = str(candidate) if candidate.with_suffix(".json").is_file() else None
-        request = SimulateOptions(
-            model=args.model,
-            variant=variant,
-            ckpt=ckpt,
-            dataset=args.dataset,
-            data=args.data,
-            images=args.images,
-            timesteps=args.timesteps,
-            force=args.force,
-            static_input=args.static_input,
-            basis=args.basis,
-        )
+        request = options.simulate_request(args, variant, ckpt=ckpt)
         result = simulate_plan(replace(resolve(request), runs=tuple(runs)))
         verification[variant] = result.traced.verification.value
         rows += variant_rows(result, args.force, args.basis)

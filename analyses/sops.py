@@ -40,7 +40,7 @@ def layer_counts(traced) -> pd.DataFrame:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rshw.pipeline.plan import SimulateOptions, resolve
+    from rshw.pipeline.plan import resolve
     from rshw.pipeline.simulate import simulate_plan
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -49,16 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out or f"results/sops/{args.model}")
     frames = []
     for variant in args.variants.split(","):
-        request = SimulateOptions(
-            model=args.model,
-            variant=variant,
-            dataset=args.dataset,
-            data=args.data,
-            images=args.images,
-            timesteps=args.timesteps,
-            force=args.force,
-        )
-        traced = simulate_plan(resolve(request)).traced
+        traced = simulate_plan(resolve(options.simulate_request(args, variant))).traced
         frames.append(layer_counts(traced).assign(variant=variant, weights=traced.folded.label))
     table = pd.concat(frames, ignore_index=True)
     out.mkdir(parents=True, exist_ok=True)

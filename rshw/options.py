@@ -175,3 +175,18 @@ def add(parser: argparse.ArgumentParser, *names: str, **defaults: Any) -> None:
         parser.add_argument(
             *flags, **{**kwargs, **({"default": defaults[name]} if name in defaults else {})}
         )
+
+
+REQUEST_FIELDS = ("model", "dataset", "data", "images", "timesteps", "seed", "force")
+REQUEST_FIELDS += ("static_input", "basis")
+"""Shared options that an analysis's parsed arguments pass on to each variant's simulate request
+(those the analysis declares; the others keep the request's defaults)."""
+
+
+def simulate_request(args: argparse.Namespace, variant: str, **given: Any):
+    """The :class:`~rshw.pipeline.plan.SimulateOptions` of one Real Spike variant from an
+    analysis's parsed shared options, with ``given`` fields (a checkpoint, the hardware) added."""
+    from rshw.pipeline.plan import SimulateOptions
+
+    shared = {name: getattr(args, name) for name in REQUEST_FIELDS if hasattr(args, name)}
+    return SimulateOptions(**shared, variant=variant, **given)
