@@ -11,6 +11,7 @@ STAMP := $(VENV)/.installed
 #   make simulate   MODEL=resnet19 VARIANT=channel CKPT= DATASET= DATA= IMAGES=8 (or auto) HW=analytic,cim,gpu
 #                   CIM_PRESET= GPU_PRESET= OUT= STATIC_INPUT=once (or every-step) CI_TARGET=0.01
 #                   IMAGES_CAP=256 HW_OPTIONS="gpu.batch=1,64 cim.duplication=4"
+#                   BASIS=native (or common) SEW=split (or multilevel; imported SEW modules only)
 #   make crosscheck MODEL=resnet19 VARIANT=channel CKPT= DATASET= DATA=
 # Values reach the shell single-quoted, so a path with spaces (CKPT="my runs/last") stays one word.
 quote = '$(subst ','\'',$(1))'
@@ -56,7 +57,7 @@ simulate: $(STAMP)
 		$(call opt,--images,$(IMAGES)) $(call opt,--hw,$(HW)) $(call opt,--timesteps,$(T)) \
 		$(call opt,--cim-preset,$(CIM_PRESET)) $(call opt,--gpu-preset,$(GPU_PRESET)) \
 		$(call opt,--static-input,$(STATIC_INPUT)) $(call opt,--ci-target,$(CI_TARGET)) \
-		$(call opt,--images-cap,$(IMAGES_CAP)) \
+		$(call opt,--images-cap,$(IMAGES_CAP)) $(call opt,--basis,$(BASIS)) $(call opt,--sew,$(SEW)) \
 		$(call opt,--out,$(OUT)) $(foreach o,$(HW_OPTIONS),--hw-option $(call quote,$(o)))
 
 crosscheck: $(STAMP)
