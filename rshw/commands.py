@@ -248,30 +248,22 @@ def run_simulate(args) -> int:
     import pandas as pd
 
     from rshw.pipeline.hardware import HARDWARE
-    from rshw.pipeline.plan import SimulateOptions, resolve
+    from rshw.pipeline.plan import resolve
     from rshw.pipeline.simulate import simulate_run
     from rshw.reporting.summary_table import summary_text
 
-    request = SimulateOptions(
-        model=args.model,
-        variant=args.variant,
+    request = options.simulate_request(
+        args,
+        args.variant,
         ckpt=args.ckpt,
         dt=args.dt,
         sew=args.sew,
-        dataset=args.dataset,
-        data=args.data,
-        images=args.images,
         hardware=options.hardware_list(args.hw),
         presets={hw: getattr(args, f"{hw}_preset") for hw in HARDWARE},
-        timesteps=args.timesteps,
-        seed=args.seed,
         out=args.out,
-        force=args.force,
         hw_options=options.hw_options(args.hw_option),
-        static_input=args.static_input,
         ci_target=args.ci_target,
         images_cap=args.images_cap,
-        basis=args.basis,
     )
     plan = resolve(request)
     manifest = simulate_run(plan)
