@@ -10,8 +10,10 @@ else an untrained stand-in) on ``--images`` MNIST test images in batches of 500,
 (untrained, channel-wise, BatchNorm calibrated on 256 images; ADC ranges calibrated on 8
 training images) on ``--resnet19-images`` CIFAR-10 test images, twice on one programmed chip:
 image by image (the old loop) and in batches of ``--resnet19-batch`` (vectorized over images),
-with the ratio, a check that both give the same logits, and the time 1,000 images would take
-(ideal executor, as a trace runs it, plus the batched functional run, per image × 1,000).
+and in batches on a chip programmed with one column kind per matmul operand (``pack=False``,
+the path before two kinds were packed into one operand), with the ratios, a check that all
+three give the same logits, and the time 1,000 images would take (ideal executor, as a trace
+runs it, plus the batched functional run, per image × 1,000).
 Prints a table and writes ``bench/results/cim_functional.json``.
 """
 
@@ -38,6 +40,7 @@ def batched_against_loop(graph, x, calibration, preset: str, batch: int) -> dict
     import numpy as np
 
     chip, program_s = timed(lambda: functional.program(graph, load_config(preset), calibration))
+    plain = functional.program(graph, load_config(preset), calibration, pack=False)
     out = graph.output.name
     _, ideal_s, _ = cpu_timed(
         lambda: [executor.run(graph, x[s : s + batch]) for s in range(0, len(x), batch)]
@@ -47,6 +50,9 @@ def batched_against_loop(graph, x, calibration, preset: str, batch: int) -> dict
     )
     batched, batched_s, batched_cpu_s = cpu_timed(
         lambda: [functional.run(chip, x[s : s + batch])[out] for s in range(0, len(x), batch)]
+    )
+    unpacked, unpacked_s, _ = cpu_timed(
+        lambda: [functional.run(plain, x[s : s + batch])[out] for s in range(0, len(x), batch)]
     )
     return {
         "workload": "resnet19/cifar10",
@@ -60,9 +66,14 @@ def batched_against_loop(graph, x, calibration, preset: str, batch: int) -> dict
         "batched_s": batched_s,
         "batched_cpu_s": batched_cpu_s,
         "loop_over_batched": loop_s / batched_s,
+        "unpacked_s": unpacked_s,
+        "unpacked_over_packed": unpacked_s / batched_s,
         "batched_ms_per_image": 1e3 * batched_s / len(x),
         "projected_1000_images_min": 1000 * (ideal_s + batched_s) / len(x) / 60,
-        "same_logits": bool(np.array_equal(np.concatenate(loop), np.concatenate(batched))),
+        "same_logits": bool(
+            np.array_equal(np.concatenate(loop), np.concatenate(batched))
+            and np.array_equal(np.concatenate(unpacked), np.concatenate(batched))
+        ),
     }
 
 
@@ -139,8 +150,9 @@ def main() -> None:
     columns += ("functional_cpu_s", "functional_over_ideal", "functional_ms_per_image")
     columns += ("top1_agreement_with_ideal",)
     _table(runs, columns)
-    columns = ("workload", "images", "batch", "ideal_s", "loop_s", "batched_s")
-    columns += ("loop_over_batched", "batched_ms_per_image", "projected_1000_images_min")
+    columns = ("workload", "images", "batch", "ideal_s", "loop_s", "batched_s", "unpacked_s")
+    columns += ("loop_over_batched", "unpacked_over_packed", "batched_ms_per_image")
+    columns += ("projected_1000_images_min",)
     columns += ("same_logits",)
     _table([resnet], columns)
     runs.append({**resnet, "network": "untrained"})

@@ -15,23 +15,43 @@ import numpy as np
 from simulators.ir import Graph, GraphError, Node, pair
 from simulators.lif import lif_run
 
-# bytes of im2col buffer per chunk: bounds memory on big layers
+# bytes of im2col buffer per chunk: bounds memory on big layers. 8 MiB chunks run ResNet19 about
+# 1.3x faster (the rows stay in cache) but change which rows BLAS multiplies at once, and with
+# them the last bit of some float32 sums: a few spikes of the documented runs would move
 _IM2COL_BYTES = 1 << 27
+
+
+def unroll(x: np.ndarray, kernel, stride=1, padding=0, taps_first: bool = False) -> np.ndarray:
+    """Row inputs (im2col) ``[N, Ho·Wo, C·kh·kw]`` of ``[N, C, H, W]``, zero padded; each row
+    in ``(c, i, j)`` order, or ``(i, j, c)`` with ``taps_first``. Built tap by tap from a
+    channels-last copy: a few strided copies instead of one six-dimensional gather."""
+    (kh, kw), (sh, sw), (ph, pw) = pair(kernel), pair(stride), pair(padding)
+    n, c, h, w = x.shape
+    ho, wo = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    x = np.pad(x.transpose(0, 2, 3, 1), ((0, 0), (ph, ph), (pw, pw), (0, 0)))
+    cols = np.empty((n, ho, wo, kh, kw, c) if taps_first else (n, ho, wo, c, kh, kw), x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            tap = x[:, i : i + (ho - 1) * sh + 1 : sh, j : j + (wo - 1) * sw + 1 : sw]
+            if taps_first:
+                cols[:, :, :, i, j] = tap
+            else:
+                cols[..., i, j] = tap
+    return cols.reshape(n, ho * wo, c * kh * kw)
 
 
 def conv2d(x: np.ndarray, weight: np.ndarray, stride=1, padding=0) -> np.ndarray:
     """``[N, Ci, H, W]`` × ``[Co, Ci, kh, kw]`` → ``[N, Co, Ho, Wo]`` (correlation, zero pad)."""
     (sh, sw), (ph, pw) = pair(stride), pair(padding)
     co, ci, kh, kw = weight.shape
-    x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    windows = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
-    n, _, ho, wo = windows.shape[:4]
+    n, ho = len(x), (x.shape[2] + 2 * ph - kh) // sh + 1
+    wo = (x.shape[3] + 2 * pw - kw) // sw + 1
     w2 = weight.reshape(co, -1).T
     out = np.empty((n, ho, wo, co), dtype=np.result_type(x, weight))
     chunk = max(1, _IM2COL_BYTES // max(1, ho * wo * ci * kh * kw * x.itemsize))
     for s in range(0, n, chunk):
-        cols = windows[s : s + chunk].transpose(0, 2, 3, 1, 4, 5).reshape(-1, ci * kh * kw)
-        out[s : s + chunk] = (cols @ w2).reshape(-1, ho, wo, co)
+        cols = unroll(x[s : s + chunk], (kh, kw), (sh, sw), (ph, pw))
+        out[s : s + chunk] = (cols.reshape(-1, ci * kh * kw) @ w2).reshape(-1, ho, wo, co)
     return out.transpose(0, 3, 1, 2)
 
 

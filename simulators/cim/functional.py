@@ -17,17 +17,26 @@ slice's full scale from the ``adc_range_percentile`` of its partial sums on the 
 images (the training split's: never the test images), running them through the ideal network;
 ``fixed`` spans the theoretical maximum (the worst case). Every run counts its conversions and
 the clipped ones per layer (:attr:`FunctionalChip.conversions`, :attr:`FunctionalChip.clipped`).
+
+Speed, none of it changing a result: a batch runs through one programmed chip at once; each
+layer's row inputs are unrolled a few images at a time (bounded memory at any batch), and those
+parts run in as many threads as ``OMP_NUM_THREADS`` (else the CPUs), one BLAS thread each;
+where the cells hold integer digits (no variation, no finite on/off ratio) two cell slices share
+one matmul operand (:func:`_column_groups`), which halves the multiply-adds and splits exactly.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from simulators import executor
 from simulators.cim import functional_cells as cells
@@ -37,6 +46,9 @@ from simulators.ir import WEIGHTED_OPS, Graph, Node
 
 # partial sums held at once per conversion unit (elements): bounds memory, keeps cache use high
 _CHUNK_ELEMENTS = 1 << 20
+# crossbar row inputs (im2col) built at once per layer (elements): a batch of any size runs in
+# bounded memory (ResNet19's 500 images x 4 steps would otherwise unroll 9.4 GB per layer)
+_ROW_INPUT_ELEMENTS = 1 << 21
 # calibration images run at once: bounds the unrolled inputs a layer holds
 _CALIBRATION_BATCH = 16
 # cells programmed per layer at most (float32: 2 GiB)
@@ -58,6 +70,10 @@ class CrossbarLayer:
     input_bit_weights: np.ndarray  # [bits] weight of each bit-serial pass ([1.0] for spikes)
     bias: np.ndarray | None
     full_scales: tuple[np.ndarray, ...] = ()  # calibrated full scale per unit and kind
+    # the cells as the run multiplies them, ``[..., R, O]`` each: one column kind per group, or
+    # kinds j and j + K//2 packed as ``c_j + 2^pack_shift · c_{j+K//2}`` (:func:`_column_groups`)
+    groups: tuple[np.ndarray, ...] = ()
+    pack_shift: int = 0
 
     @property
     def outputs(self) -> int:
@@ -148,6 +164,7 @@ def _program_layer(
     rng: np.random.Generator,
     input_range: tuple[float, bool] | None,
     dtype,
+    pack: bool = True,
 ) -> CrossbarLayer:
     count = node.weight_count * config.columns_per_weight
     if count > _MAX_CELLS:
@@ -172,9 +189,13 @@ def _program_layer(
         input_scale, bit_weights = 1.0, np.ones(1)
     else:
         input_scale, bit_weights = cells.input_code(*input_range, m.passes)
+    flat = np.ascontiguousarray(stored.reshape(*stored.shape[:-2], -1))
+    groups, shift = _column_groups(stored, units, config, dtype, pack)
     return CrossbarLayer(
         mapping=m,
-        cells=np.ascontiguousarray(stored.reshape(*stored.shape[:-2], -1)),
+        cells=flat,
+        groups=groups,
+        pack_shift=shift,
         units=tuple(tuple(u) for u in units),
         steps=tuple(
             np.full(len(weights), cells.adc_step(sum(b - a for a, b in u), config)) for u in units
@@ -185,6 +206,28 @@ def _program_layer(
         input_bit_weights=bit_weights,
         bias=node.arrays.get("bias"),
     )
+
+
+def _column_groups(
+    stored: np.ndarray, units, config: CimConfig, dtype, pack: bool = True
+) -> tuple[tuple[np.ndarray, ...], int]:
+    """The cells ``[..., R, K, O]`` as contiguous ``[..., R, O]`` matmul operands, and the pack
+    shift ``s`` (0: one kind per operand). Ideal and stuck cells hold integer digits ``0..L``,
+    so a unit's sum over its rows is an integer of at most ``rows · L < 2^s``: the operand
+    ``c_j + 2^s · c_{j+K//2}`` sums both kinds at once, exactly while ``2s`` does not exceed
+    the dtype's significand (24 bits in float32; a unit of 128 rows of 2-bit cells needs 18).
+    Half the multiply-adds for the same sums (:func:`_kind_sums` splits them). Variation and a
+    finite on/off ratio make the cells real-valued: those layers keep one kind per operand."""
+    kinds = [np.ascontiguousarray(stored[..., k, :]) for k in range(stored.shape[-2])]
+    if not pack or len(kinds) < 2 or config.cell_variation_sigma or config.on_off_ratio:
+        return tuple(kinds), 0
+    most = max(sum(b - a for a, b in unit) for unit in units) * (2**config.bits_per_cell - 1)
+    shift = int(most).bit_length()  # 2^shift > most
+    if 2 * shift > np.finfo(dtype).nmant + 1:
+        return tuple(kinds), 0
+    half = len(kinds) // 2
+    packed = [kinds[j] + dtype(2.0**shift) * kinds[j + half] for j in range(half)]
+    return tuple(packed + kinds[2 * half :]), shift
 
 
 def _input_ranges(
@@ -213,6 +256,7 @@ def program(
     seed: int = 0,
     timesteps: int | None = None,
     dtype=np.float32,
+    pack: bool = True,
 ) -> FunctionalChip:
     """Write ``graph`` into crossbars of ``config`` (a preset name, path or config).
 
@@ -221,6 +265,8 @@ def program(
     ``seed`` draws the device effects (variation, stuck cells) layer by layer in graph order.
     With ``adc_range = "calibrated"`` the same images set every ADC's full scale
     (:func:`calibrate`): pass training images, never the ones accuracy is measured on.
+    ``pack=False`` keeps one column kind per matmul operand even where two fit exactly
+    (:func:`_column_groups`): the same results, about 1.5x slower; for the speed benchmark.
     """
     config, _ = resolve(config)
     ranges = _input_ranges(graph, calibration, timesteps)
@@ -231,7 +277,7 @@ def program(
     for node in graph:
         if node.op in WEIGHTED_OPS:
             chip.layers[node.name] = _program_layer(
-                graph, node, config, rng, ranges.get(node.name), dtype
+                graph, node, config, rng, ranges.get(node.name), dtype, pack
             )
     if config.adc_range == "calibrated":
         calibrate(chip, calibration, timesteps, dtype)
@@ -302,12 +348,10 @@ def _gather(
     top = top or [[np.empty(0, dtype)] * kinds for _ in layer.units]
     for unit, best in zip(layer.units, top, strict=True):
         for plane in planes:
-            for _, sums in _unit_sums(plane, layer.cells, unit, m.shared):
-                values = _as_converted(sums, layer, config)
-                if config.signed_conversion:
-                    values = np.abs(values)
-                for k in range(kinds):
-                    best[k] = _largest(np.concatenate([best[k], values[..., k, :].ravel()]), keep)
+            for _, sums in _unit_sums(plane, layer, unit):
+                for k, values in enumerate(_as_converted(sums, config)):
+                    values = np.abs(values) if config.signed_conversion else values
+                    best[k] = _largest(np.concatenate([best[k], values.ravel()]), keep)
     return top
 
 
@@ -328,20 +372,7 @@ def _columns(x: np.ndarray, m: LayerMapping, mapping: str) -> np.ndarray:
     """Crossbar row inputs ``[N, positions, R]`` (im2col) in the mapping's row order."""
     if m.op == "linear":
         return x.reshape(len(x), 1, -1)
-    (kh, kw), (sh, sw), (ph, pw) = m.kernel, m.stride, m.padding
-    (ho, wo), c = m.out_shape[1:], m.in_shape[0]
-    x = np.pad(x.transpose(0, 2, 3, 1), ((0, 0), (ph, ph), (pw, pw), (0, 0)))  # channels last
-    cols = np.empty(
-        (len(x), ho, wo, c, kh, kw) if mapping == "im2col" else (len(x), ho, wo, kh, kw, c), x.dtype
-    )
-    for i in range(kh):
-        for j in range(kw):
-            tap = x[:, i : i + ho * sh : sh, j : j + wo * sw : sw]
-            if mapping == "im2col":
-                cols[..., i, j] = tap
-            else:
-                cols[:, :, :, i, j] = tap
-    return cols.reshape(len(x), ho * wo, c * kh * kw)
+    return executor.unroll(x, m.kernel, m.stride, m.padding, taps_first=mapping != "im2col")
 
 
 def _bit_planes(
@@ -363,29 +394,26 @@ def _crossbar_layer(
     layer: CrossbarLayer, x: np.ndarray, config: CimConfig, dtype
 ) -> tuple[np.ndarray, int, int]:
     """One weighted layer on the crossbars: ``[N, ...]`` in, ``[N, O, Ho, Wo]`` (or ``[N, O]``)
-    out, with its conversions and how many of them clipped."""
+    out, with its conversions and how many of them clipped. The row inputs are unrolled a few
+    images at a time (``_ROW_INPUT_ELEMENTS``), and those parts run in :func:`_workers` threads
+    (numpy and BLAS release the GIL); neither changes a sum."""
     m = layer.mapping
     n, positions = len(x), m.out_shape[1] * m.out_shape[2]
-    cols = _columns(x, m, config.mapping)  # [N, P, R]
-    planes, ints = _bit_planes(cols, layer, dtype)
     outputs = layer.outputs
     acc = np.zeros((n, positions, outputs), dtype)
-    flat = acc.reshape(-1, outputs)
-    top, signed = cells.code_top(config), config.signed_conversion
-    conversions = clipped = 0
-    for plane, bit_weight in zip(planes, layer.input_bit_weights, strict=True):
-        for unit, step in zip(layer.units, layer.steps, strict=True):
-            weights = (layer.column_weights * bit_weight * step).astype(dtype)
-            for s, sums in _unit_sums(plane, layer.cells, unit, m.shared):
-                codes = _as_converted(sums, layer, config)
-                clipped += cells.convert_counting(codes, step[:, None], top, signed)
-                conversions += codes.size
-                if m.shared:
-                    flat[s : s + len(codes)] += np.einsum("mko,k->mo", codes, weights)
-                else:
-                    acc[:, s : s + len(codes)] += np.einsum("pnko,k->npo", codes, weights)
-    if layer.weights.offset:
-        acc -= layer.weights.offset * ints.sum(-1, dtype=dtype)[..., None]
+    per = max(1, _ROW_INPUT_ELEMENTS // (positions * layer.cells.shape[-2]))
+    starts = range(0, n, per)
+    workers = min(_workers(), len(starts))
+
+    def part(s: int) -> tuple[int, int]:
+        return _accumulate(layer, x[s : s + per], config, dtype, acc[s : s + per])
+
+    if workers > 1:  # one BLAS thread per worker: the cores are the workers'
+        with threadpool_limits(1), ThreadPoolExecutor(workers) as pool:
+            counts = list(pool.map(part, starts))
+    else:
+        counts = [part(s) for s in starts]
+    conversions, clipped = (sum(c) for c in zip(*counts, strict=True))
     acc *= layer.weights.scale * layer.input_scale
     if layer.bias is not None:
         acc += layer.bias.astype(dtype)
@@ -394,44 +422,94 @@ def _crossbar_layer(
     return acc.transpose(0, 2, 1).reshape(n, outputs, *m.out_shape[1:]), conversions, clipped
 
 
+def _workers() -> int:
+    """Threads one layer runs in: ``OMP_NUM_THREADS`` where it is set (as BLAS would), else the
+    CPUs this process may use."""
+    given = os.environ.get("OMP_NUM_THREADS", "")
+    if given.isdigit() and int(given) > 0:
+        return int(given)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _accumulate(
+    layer: CrossbarLayer, x: np.ndarray, config: CimConfig, dtype, acc: np.ndarray
+) -> tuple[int, int]:
+    """Add the converted, shifted and summed column outputs of images ``x`` to ``acc``
+    (``[N, P, O]``, integer weight units, offset removed); their conversions and clipped ones."""
+    m = layer.mapping
+    planes, ints = _bit_planes(_columns(x, m, config.mapping), layer, dtype)
+    flat = acc.reshape(-1, layer.outputs)
+    top, signed = cells.code_top(config), config.signed_conversion
+    conversions = clipped = 0
+    for plane, bit_weight in zip(planes, layer.input_bit_weights, strict=True):
+        for unit, step in zip(layer.units, layer.steps, strict=True):
+            weights = (layer.column_weights * bit_weight * step).astype(dtype)
+            for s, sums in _unit_sums(plane, layer, unit):
+                total = None
+                for k, codes in enumerate(_as_converted(sums, config)):
+                    clipped += cells.convert_counting(codes, step[k], top, signed)
+                    conversions += codes.size
+                    codes *= weights[k]
+                    total = codes if total is None else np.add(total, codes, out=total)
+                if m.shared:
+                    flat[s : s + len(total)] += total
+                else:
+                    acc[:, s : s + len(total)] += total.transpose(1, 0, 2)
+    if layer.weights.offset:
+        acc -= layer.weights.offset * ints.sum(-1, dtype=dtype)[..., None]
+    return conversions, clipped
+
+
 def _unit_sums(
-    plane: np.ndarray, stored: np.ndarray, unit, shared: bool
-) -> Iterator[tuple[int, np.ndarray]]:
-    """Partial sums ``[m, K·O]`` (shared: rows of ``N·P``) or ``[p, N, K·O]`` (unshared: per
-    position) of one conversion unit, chunk by chunk with the chunk's first index."""
-    if shared:
+    plane: np.ndarray, layer: CrossbarLayer, unit
+) -> Iterator[tuple[int, list[np.ndarray]]]:
+    """Partial sums of one conversion unit per column kind, ``[m, O]`` each (shared: rows of
+    ``N·P``) or ``[p, N, O]`` (unshared: per position), chunk by chunk with the chunk's first
+    index."""
+    width = layer.cells.shape[-1]  # every kind's sums: what a chunk holds
+    if layer.mapping.shared:
         rows_in = plane.reshape(-1, plane.shape[-1])
-        chunk = max(1, _CHUNK_ELEMENTS // stored.shape[-1])
+        chunk = max(1, _CHUNK_ELEMENTS // width)
         for s in range(0, len(rows_in), chunk):
-            yield s, _summed(lambda a, b, s=s: rows_in[s : s + chunk, a:b] @ stored[a:b], unit)
+            rows = rows_in[s : s + chunk]
+            yield s, _kind_sums([_summed(rows, g, unit) for g in layer.groups], layer)
     else:
         by_position = plane.transpose(1, 0, 2)  # [P, N, R]
-        chunk = max(1, _CHUNK_ELEMENTS // (stored.shape[-1] * len(plane)))
-        for s in range(0, stored.shape[0], chunk):
-            yield (
-                s,
-                _summed(
-                    lambda a, b, s=s: (
-                        by_position[s : s + chunk, :, a:b] @ stored[s : s + chunk, a:b]
-                    ),
-                    unit,
-                ),
-            )
+        chunk = max(1, _CHUNK_ELEMENTS // (width * len(plane)))
+        for s in range(0, layer.cells.shape[0], chunk):
+            rows = by_position[s : s + chunk]
+            sums = [_summed(rows, g[s : s + chunk], unit) for g in layer.groups]
+            yield s, _kind_sums(sums, layer)
 
 
-def _summed(product, unit) -> np.ndarray:
-    """The sum of ``product(a, b)`` over the unit's row ranges, accumulated in place."""
+def _kind_sums(sums: list[np.ndarray], layer: CrossbarLayer) -> list[np.ndarray]:
+    """One sum per column kind from the operands' sums: a packed sum ``P = S_j + 2^s S_{j+h}``
+    (``0 <= S_j < 2^s``, integers) splits exactly into ``S_{j+h} = floor(P / 2^s)`` and
+    ``S_j = P - 2^s S_{j+h}`` (powers of two scale floats exactly)."""
+    if not layer.pack_shift:
+        return sums
+    half = layer.cells.shape[-1] // layer.outputs // 2
+    high = []
+    for packed in sums[:half]:
+        top = np.multiply(packed, 2.0**-layer.pack_shift)
+        np.floor(top, out=top)
+        packed -= top * 2.0**layer.pack_shift
+        high.append(top)
+    return sums[:half] + high + sums[half:]
+
+
+def _summed(rows: np.ndarray, operand: np.ndarray, unit) -> np.ndarray:
+    """``rows @ operand`` over the unit's row ranges only, accumulated in place."""
     (a, b), *rest = unit
-    total = product(a, b)
+    total = rows[..., a:b] @ operand[..., a:b, :]
     for a, b in rest:
-        total += product(a, b)
+        total += rows[..., a:b] @ operand[..., a:b, :]
     return total
 
 
-def _as_converted(sums: np.ndarray, layer: CrossbarLayer, config: CimConfig) -> np.ndarray:
-    """Column sums ``[..., K·O]`` as the ADC's inputs ``[..., K', O]``: a differential pair's
+def _as_converted(sums: list[np.ndarray], config: CimConfig) -> list[np.ndarray]:
+    """Column sums per kind as the ADCs' inputs per converted kind: a differential pair's
     columns subtracted first when the preset subtracts them before the ADC."""
-    kinds = sums.reshape(*sums.shape[:-1], -1, layer.outputs)
     if config.signed_conversion:
-        return kinds[..., : config.slices, :] - kinds[..., config.slices :, :]
-    return kinds
+        return [sums[k] - sums[k + config.slices] for k in range(config.slices)]
+    return sums

@@ -10,7 +10,12 @@ from hypothesis import strategies as st
 from simulators import executor
 from simulators.cim import load_config
 from simulators.cim.functional import program, run
-from simulators.cim.functional_accuracy import evaluate, ideal_outputs, wilson_interval
+from simulators.cim.functional_accuracy import (
+    evaluate,
+    ideal_outputs,
+    images_per_batch,
+    wilson_interval,
+)
 from simulators.cim.functional_cells import adc_step, convert
 from simulators.config import ConfigError
 from simulators.ir import Graph
@@ -203,6 +208,21 @@ def test_evaluate_counts_accuracy_and_mismatches():
         batch=6,
     )
     assert silent["spike_mismatch"]["lif2"] == pytest.approx(ideal["lif2"].mean())
+
+
+def test_batches_hold_the_kept_spikes_within_the_budget_and_change_no_result():
+    config = load_config("neurosim-rram-22nm", {"crossbar_rows": 8})
+    graph = grid_graph(config, seed=5)  # 3 steps; LIFs of 108, 108 and 27 neurons
+    per_image = 4 * 3 * (108 + 108 + 27)
+    assert images_per_batch(graph) == 500  # small: the most a batch takes
+    assert images_per_batch(graph, budget=4 * per_image) == 4
+    assert images_per_batch(graph, budget=4 * per_image - 1) == 3
+    assert images_per_batch(graph, budget=1) == 1
+    x = grid_images(7, seed=5)
+    labels = executor.run(graph, x)["output"].argmax(1)
+    chip = program(graph, config, x)
+    whole = evaluate(graph, lambda b: run(chip, b), x, labels, batch=7)
+    assert evaluate(graph, lambda b: run(chip, b), x, labels, batch=3) == whole
 
 
 def test_layers_too_large_to_program_are_refused_clearly(monkeypatch):
