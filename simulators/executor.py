@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from simulators.ir import Graph, GraphError, Node, pair
+from simulators.ir import Graph, GraphError, Node, pair, window_out
 from simulators.lif import lif_run
 
 # bytes of im2col buffer per chunk: bounds memory on big layers. 8 MiB chunks run ResNet19 about
@@ -26,8 +26,7 @@ def unroll(x: np.ndarray, kernel, stride=1, padding=0, taps_first: bool = False)
     in ``(c, i, j)`` order, or ``(i, j, c)`` with ``taps_first``. Built tap by tap from a
     channels-last copy: a few strided copies instead of one six-dimensional gather."""
     (kh, kw), (sh, sw), (ph, pw) = pair(kernel), pair(stride), pair(padding)
-    n, c, h, w = x.shape
-    ho, wo = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    (n, c), (ho, wo) = x.shape[:2], window_out(x.shape[2:], kernel, stride, padding)
     x = np.pad(x.transpose(0, 2, 3, 1), ((0, 0), (ph, ph), (pw, pw), (0, 0)))
     cols = np.empty((n, ho, wo, kh, kw, c) if taps_first else (n, ho, wo, c, kh, kw), x.dtype)
     for i in range(kh):
@@ -42,15 +41,13 @@ def unroll(x: np.ndarray, kernel, stride=1, padding=0, taps_first: bool = False)
 
 def conv2d(x: np.ndarray, weight: np.ndarray, stride=1, padding=0) -> np.ndarray:
     """``[N, Ci, H, W]`` × ``[Co, Ci, kh, kw]`` → ``[N, Co, Ho, Wo]`` (correlation, zero pad)."""
-    (sh, sw), (ph, pw) = pair(stride), pair(padding)
     co, ci, kh, kw = weight.shape
-    n, ho = len(x), (x.shape[2] + 2 * ph - kh) // sh + 1
-    wo = (x.shape[3] + 2 * pw - kw) // sw + 1
+    n, (ho, wo) = len(x), window_out(x.shape[2:], (kh, kw), stride, padding)
     w2 = weight.reshape(co, -1).T
     out = np.empty((n, ho, wo, co), dtype=np.result_type(x, weight))
     chunk = max(1, _IM2COL_BYTES // max(1, ho * wo * ci * kh * kw * x.itemsize))
     for s in range(0, n, chunk):
-        cols = unroll(x[s : s + chunk], (kh, kw), (sh, sw), (ph, pw))
+        cols = unroll(x[s : s + chunk], (kh, kw), stride, padding)
         out[s : s + chunk] = (cols.reshape(-1, ci * kh * kw) @ w2).reshape(-1, ho, wo, co)
     return out.transpose(0, 3, 1, 2)
 
