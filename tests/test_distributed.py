@@ -6,6 +6,7 @@ so longer runs agree only statistically."""
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -17,6 +18,7 @@ from rshw.models import create_model
 from rshw.models.blocks import SyncedBatchNorm
 from rshw.training import checkpoint as ckpt
 from rshw.training.config import TrainConfig
+from rshw.training.distributed import leave_together
 from rshw.training.train import local_batch_size, train
 
 GLOBAL_BATCH = 50
@@ -161,3 +163,33 @@ def test_synced_batchnorm_equals_batchnorm_over_the_whole_batch():
         torch.testing.assert_close(torch.from_numpy(running_var), bn.running_var)
     weight_grads = sum(torch.from_numpy(s[2]) for s in shares.values())
     torch.testing.assert_close(weight_grads, bn.weight.grad)  # each process holds its share
+
+
+def _leave(rank: int, port: int, results) -> None:
+    """Rank 0 arrives late, twice; each time rank 1 must wait for it (on the store, not gloo)."""
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
+    for _ in range(2):
+        if rank == 0:
+            time.sleep(0.5)
+        arrived = time.time()
+        leave_together()
+        results.put((rank, arrived, time.time()))
+    dist.destroy_process_group()
+
+
+def test_leave_together_waits_for_the_last_process():
+    ctx = mp.get_context("spawn")
+    results = ctx.Queue()
+    port = 30_000 + os.getpid() % 1000
+    workers = [ctx.Process(target=_leave, args=(r, port, results)) for r in range(2)]
+    for w in workers:
+        w.start()
+    times = [results.get(timeout=120) for _ in range(4)]
+    for w in workers:
+        w.join(timeout=60)
+    assert all(w.exitcode == 0 for w in workers)
+    late = sorted(arrived for rank, arrived, _ in times if rank == 0)
+    left = sorted(left for rank, _, left in times if rank == 1)
+    assert len(late) == len(left) == 2
+    for arrival, departure in zip(late, left, strict=True):
+        assert departure >= arrival  # rank 1 left only once rank 0 had arrived

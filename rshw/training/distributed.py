@@ -9,6 +9,7 @@ up and training runs in one process.
 
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import dataclass
 
@@ -59,6 +60,29 @@ def teardown(process: Process) -> None:
     """Leave the process group if :func:`setup` created it."""
     if process.owns_group and dist.is_initialized():
         dist.destroy_process_group()
+
+
+_finished_runs = itertools.count()
+
+
+def leave_together() -> None:
+    """Wait until every process has finished its run, through the rendezvous store: the last step
+    of a successful run, before :func:`teardown` (a no-op without a process group).
+
+    Not a collective, on purpose. gloo drops a collective's work, and with it the last C++
+    reference to its tensors, in a worker thread after ``wait()`` has returned; that needs the
+    GIL. DistributedDataParallel keeps the process group and those threads alive past
+    ``destroy_process_group`` (torch 2.13), so a process that reaches interpreter shutdown first
+    aborts with "terminate called without an active exception" (seen as rank 1 finishing while
+    rank 0 still writes its checkpoint; pytorch/pytorch PR 179291 describes the same crash).
+    Waiting on the store releases the GIL, so the worker finishes, and no process leaves early."""
+    if world_size() <= 1:
+        return
+    store = dist.distributed_c10d._get_default_store()
+    key = f"rshw/finished/{next(_finished_runs)}"
+    if store.add(key, 1) == dist.get_world_size():
+        store.set(f"{key}/all", "1")
+    store.wait([f"{key}/all"])
 
 
 def world_size() -> int:

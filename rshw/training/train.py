@@ -171,7 +171,9 @@ def train(cfg: TrainConfig, restart: bool = False, quiet: bool = False) -> dict[
     """
     process, device = distributed.setup(resolve_device(cfg.device))
     try:
-        return _train(cfg, process, device, restart, quiet or not process.is_main)
+        result = _train(cfg, process, device, restart, quiet or not process.is_main)
+        distributed.leave_together()  # only on success: after a failure the peers may not come
+        return result
     except KeyboardInterrupt:
         raise _interrupted(Path(cfg.out) / "last") from None
     finally:
