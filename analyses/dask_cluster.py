@@ -5,7 +5,9 @@ processes get it too, and each would print asyncio's ``CancelledError`` and ``Ke
 tracebacks around the one line the sweep promises. Here the workers ignore SIGINT and do not log
 (:func:`dask_setup`, run in every worker as a Dask preload: a point's error reaches the client,
 which raises it); the client alone handles Ctrl-C and closes the cluster, which stops the
-workers, with this process's scheduler and nannies not logging either while they close.
+workers, with this process's client, scheduler and nannies not logging either while they close
+(:func:`quiet_on_ctrl_c` turns logging off the moment Ctrl-C arrives, before ``distributed``
+reacts to it).
 """
 
 from __future__ import annotations
@@ -44,6 +46,27 @@ def local_cluster(workers: int) -> Iterator[Any]:
             logging.disable(logging.NOTSET)
         raise
     cluster.close()
+
+
+@contextlib.contextmanager
+def quiet_on_ctrl_c() -> Iterator[None]:
+    """Ctrl-C turns logging off before it raises ``KeyboardInterrupt``, until the body's client
+    and cluster have closed. Earlier would be too late: the client's ``sync`` schedules a cancel
+    on its loop thread the moment the interrupt reaches it, and that cancel can fail inside
+    ``distributed`` (a ``NameError`` when the call had not started yet), which tornado logs with a
+    traceback. Main thread only, as Python's signal handlers are."""
+    previous = signal.getsignal(signal.SIGINT)
+
+    def interrupt(signum: int, frame: Any) -> None:
+        logging.disable(logging.CRITICAL)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        logging.disable(logging.NOTSET)
 
 
 def dask_setup(worker: Any) -> None:

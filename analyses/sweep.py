@@ -26,7 +26,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from analyses import sweep_figures
-from analyses.dask_cluster import local_cluster
+from analyses.dask_cluster import local_cluster, quiet_on_ctrl_c
 from rshw import options
 from rshw.errors import Interrupted, run_guarded
 from rshw.pipeline import runcache
@@ -92,7 +92,7 @@ def run_points(
         from dask.distributed import Client, as_completed
 
         cluster = contextlib.nullcontext(scheduler) if scheduler else local_cluster(workers)
-        with cluster as address, Client(address) as client:
+        with quiet_on_ctrl_c(), cluster as address, Client(address) as client:
             futures = {
                 client.submit(
                     run_point, p, inputs[p.model, p.variant], force, key=f"point-{n}", pure=False
