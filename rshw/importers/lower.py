@@ -60,6 +60,7 @@ class Lowering:
         if sew not in SEW_POLICIES:
             raise ImportRefused(f"sew={sew!r}: choose one of {', '.join(SEW_POLICIES)}")
         self.state, self.graph, self.sew = state, graph, sew
+        self.sums: dict[tuple, str] = {}  # materialized sums, by their terms
 
     # helpers ----------------------------------------------------------------------------------
     def array(self, path: str, key: str, required: bool = True) -> np.ndarray | None:
@@ -86,7 +87,18 @@ class Lowering:
 
     def materialize(self, path: str, value: list[Term]) -> str:
         """The sum of the terms as one node: scales folded into foldable weighted nodes (per
-        channel), else explicit ``scale`` nodes; then ``add`` nodes."""
+        channel), else explicit ``scale`` nodes; then ``add`` nodes. A sum of spike maps (SEW ADD
+        under ``multilevel``) starts from the term produced last, so the hardware models add it
+        where that term is made: each node runs on the layer of its first input
+        (``simulators/cim/dataflow.py``), and hosted at the first block's input the sum would
+        wait for a later block that waits for it. The same sum read by two layers (a stage's
+        first conv and its downsample) is one node."""
+        key = tuple((t.node, None if t.scale is None else t.scale.tobytes()) for t in value)
+        if key in self.sums:
+            return self.sums[key]
+        if len(value) > 1 and all(self.spiking(t) for t in value):
+            position = {name: i for i, name in enumerate(self.graph.nodes)}
+            value = sorted(value, key=lambda t: position[t.node], reverse=True)
         names = []
         for i, term in enumerate(value):
             name = term.node
@@ -104,6 +116,7 @@ class Lowering:
         total = names[0]
         for i, name in enumerate(names[1:], 1):
             total = self.graph.add(f"{path}.sum{i}", "add", [total, name]).name
+        self.sums[key] = total
         return total
 
     # layers -----------------------------------------------------------------------------------

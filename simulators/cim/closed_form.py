@@ -20,7 +20,7 @@ import dataclasses
 import numpy as np
 
 from simulators.cim.config import CimConfig
-from simulators.cim.dataflow import Requirement
+from simulators.cim.dataflow import Requirement, layer_order
 from simulators.cim.mapping import ChipMapping, LayerMapping
 from simulators.cim.network import Packets
 from simulators.cim.work import LayerCosts, LayerWork
@@ -120,7 +120,7 @@ def latency_bound(
             when = np.maximum(when, np.where(r.prefix > 0, arrived[r.prefix - 1], 0.0))
         return when
 
-    for name in _dependency_order(mapping, requirements):
+    for name in layer_order(mapping.layers, requirements):
         m, w = mapping.layers[name], work[name]
         cycles, neuron = w.compute_cycles[sample], w.neuron_cycles[sample]
         steps = cycles.shape[0]
@@ -162,18 +162,6 @@ def _arrivals(
                 link = 2 * p.link_cycles[row]  # outgoing, then incoming link(s)
                 arrived[p.source, p.target][t, row] = port[unit] + link + p.flight_cycles[row]
     return arrived
-
-
-def _dependency_order(mapping: ChipMapping, requirements: list[Requirement]) -> list[str]:
-    """Layers ordered so that every layer follows the layers it waits for (a residual add may
-    wait for a shortcut conv that comes later in the graph)."""
-    waits = {name: set() for name in mapping.layers}
-    for r in requirements:
-        waits[r.layer].add(r.source)
-    order: list[str] = []
-    while len(order) < len(waits):
-        order += [n for n, w in waits.items() if n not in order and w <= set(order)]
-    return order
 
 
 def busiest_unit_cycles(

@@ -14,11 +14,12 @@ layer L needs the first ``need[r-1]`` rows of host H". Two kinds:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
-from simulators.ir import WEIGHTED_OPS, Graph, Node, pair
+from simulators.ir import WEIGHTED_OPS, Graph, GraphError, Node, pair
 
 INPUT = "input"
 WINDOW_OPS = ("conv", "local", "avgpool", "maxpool")
@@ -154,6 +155,34 @@ def requirements(graph: Graph) -> list[Requirement]:
                 ]
                 found.append(Requirement(layer.name, "output", source, np.array(prefix)))
     return found
+
+
+def layer_order(layers: Iterable[str], needs: list[Requirement]) -> list[str]:
+    """Layers ordered so that each follows every layer it waits for (a residual add may wait for
+    a shortcut conv that comes later in the graph). Layers that wait for each other in a cycle
+    would deadlock any chip: refused, naming them."""
+    waits = {name: set() for name in layers}
+    for r in needs:
+        waits[r.layer].add(r.source)
+    order: list[str] = []
+    placed: set[str] = set()
+    while len(order) < len(waits):
+        ready = [n for n, w in waits.items() if n not in placed and w <= placed]
+        if not ready:
+            stuck = "; ".join(
+                f"{n} waits for {', '.join(sorted(w - placed))}"
+                for n, w in waits.items()
+                if n not in placed
+            )
+            raise GraphError(
+                f"the layers wait for each other in a cycle, which no chip can run: {stuck}. "
+                "Every node runs on the layer of its first input, so a sum whose first input "
+                "is made early waits on the layer that makes a later one: list the term made "
+                "last first"
+            )
+        order += ready
+        placed.update(ready)
+    return order
 
 
 def _bits_per_neuron(graph: Graph, name: str, psum_bits: int) -> int:

@@ -147,6 +147,7 @@ def simulate(
     reductions = {name: reduction(m, config) for name, m in mapping.layers.items()}
     work = layer_works(graph, activity, mapping, samples)
     needs = dataflow.requirements(graph)
+    dataflow.layer_order(mapping.layers, needs)  # a cycle is refused before SimPy deadlocks on it
     sent = [packets(s, mapping) for s in dataflow.streams(graph, config.psum_bits)]
     started = time.perf_counter()
     result = sim.run(mapping, work, needs, sent)

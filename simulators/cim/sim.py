@@ -78,6 +78,7 @@ class Chip:
         self.waited: dict[tuple, int] = {}
         self.start = np.full(self.samples, np.inf)
         self.end = np.zeros(self.samples)
+        self.rows_done = 0  # output stages finished (samples x steps x rows when all is done)
 
     def run(self) -> SimResult:
         for m in self.mapping.layers.values():
@@ -87,6 +88,13 @@ class Chip:
                 for row in range(m.rows):
                     self.env.process(self.layer(m, row))
         self.env.run()
+        expected = self.samples * self.steps * sum(m.rows for m in self.mapping.layers.values())
+        if self.rows_done != expected:  # SimPy stops when no event is left, blocked or not
+            raise RuntimeError(
+                f"the CIM simulation stopped with {self.rows_done} of {expected} layer rows "
+                "done: its processes deadlocked (a bug in the chip model or in the graph's "
+                "dataflow; please report it with the model)"
+            )
         return SimResult(self.end - self.start, float(self.end.max()), self.env.scheduled)
 
     def _resource(self, pool: dict[int, simpy.Resource], tile: int) -> simpy.Resource:
@@ -141,6 +149,7 @@ class Chip:
             yield request
             yield self.env.timeout(self.work[m.name].neuron_cycles[sample, step, row])
         self.end[sample] = max(self.end[sample], self.env.now)
+        self.rows_done += 1
         for p in self.outgoing.get(m.name, []):
             if p.flits[row] == 0 and p.flight_cycles[row] == 0:
                 self.arrival(p.source, p.target, sample, step, row).succeed()
