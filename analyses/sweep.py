@@ -66,7 +66,7 @@ def prepare_inputs(grid, force: bool = False) -> dict[tuple[str, str], Inputs]:
                 tested = resolve_data(
                     grid.dataset, grid.data, grid.timesteps, grid.accuracy_images, grid.seed
                 )
-                accuracy = AccuracyRecord(tested)
+                accuracy = AccuracyRecord(tested, grid.calibration_images)
             inputs[model, variant] = Inputs(record, folded.key, traced.key, accuracy)
     return inputs
 

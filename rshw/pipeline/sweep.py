@@ -24,7 +24,9 @@ and a changed grid T or images computes them all.
 
 With ``accuracy_images = N`` in ``[sweep]``, every CIM and GPU point also measures the accuracy of
 the network as that hardware computes it on N test images (functional crossbar, dtype emulation)
-and ``top1_error_pct`` joins energy, latency and area as a Pareto objective.
+and ``top1_error_pct`` joins energy, latency and area as a Pareto objective; the CIM's calibrated
+ADC ranges come from ``calibration_images`` training images (default 256, as in
+``analyses/chip_accuracy.py``).
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ SWEEP_TYPES: dict[str, tuple[type, ...]] = {
     "seed": (int,),
     "static_input": (str,),
     "accuracy_images": (int,),
+    "calibration_images": (int,),
 }
 """[sweep] key -> its type (a list's item type second)."""
 SWEEP_KEYS = set(SWEEP_TYPES)
@@ -108,6 +111,8 @@ class Grid:
     seed: int = 0
     static_input: str = "once"
     accuracy_images: int = 0  # test images for each point's accuracy (0: energy only)
+    # training images that calibrate the chip's ADC ranges for those accuracies
+    calibration_images: int = AccuracyRecord.calibration_images
     points: list[Point] = field(default_factory=list)
 
 
@@ -121,7 +126,7 @@ def _check_sweep_types(sweep: dict[str, Any], path: Path) -> None:
         if wrong:
             shape = f"a non-empty list of {item[0].__name__}" if kind is list else kind.__name__
             raise GridError(f"{path}: [sweep] {key} must be {shape}, got {value!r}")
-        if key in ("images", "timesteps") and value < 1:
+        if key in ("images", "timesteps", "calibration_images") and value < 1:
             raise GridError(f"{path}: [sweep] {key} must be >= 1, got {value}")
 
 

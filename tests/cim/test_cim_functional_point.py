@@ -103,3 +103,36 @@ grid = {adc_bits = [1, 9], cell_variation_sigma = [0.0]}
     assert (stats["computed"], stats["reused"]) == (0, 2)
     energy_only = pd.read_csv(tmp_path / "out" / "results.csv")
     assert len(energy_only) == 2 and "top1_error_pct" not in energy_only
+
+
+CALIBRATED_GRID = """
+[sweep]
+models = ["scnn"]
+variants = ["channel"]
+images = 1
+timesteps = 2
+accuracy_images = 2
+{calibration}
+[[hardware]]
+kind = "cim"
+preset = "neurosim-rram-22nm"
+"""
+
+
+def test_a_grid_sets_how_many_images_calibrate_the_adc_ranges(tmp_path, monkeypatch):
+    from analyses.sweep import prepare_inputs
+    from rshw.pipeline.plan import AccuracyRecord
+    from rshw.pipeline.sweep import GridError, load_grid
+
+    monkeypatch.setenv("RSHW_CACHE", str(tmp_path / "cache"))
+    path = tmp_path / "grid.toml"
+    path.write_text(CALIBRATED_GRID.format(calibration=""))
+    assert load_grid(path).calibration_images == AccuracyRecord.calibration_images
+    path.write_text(CALIBRATED_GRID.format(calibration="calibration_images = 8"))
+    grid = load_grid(path)
+    assert grid.calibration_images == 8
+    assert prepare_inputs(grid, False)["scnn", "channel"].accuracy.calibration_images == 8
+    for bad in ("0", '"8"'):
+        path.write_text(CALIBRATED_GRID.format(calibration=f"calibration_images = {bad}"))
+        with pytest.raises(GridError, match="calibration_images must be"):
+            load_grid(path)
