@@ -289,29 +289,45 @@ def calibrate(chip: FunctionalChip, calibration: np.ndarray, timesteps: int | No
     ideal network's inputs, and each conversion unit and cell slice takes the
     ``adc_range_percentile`` (the next-higher sample: at most ``100 - percentile`` % of the
     calibration sums lie above it) of its partial sums on the programmed cells. Images go
-    through in batches of ``_CALIBRATION_BATCH`` (a layer's unrolled inputs are held at once)."""
+    through in batches of ``_CALIBRATION_BATCH`` (a layer's unrolled inputs are held at once),
+    the batches in :func:`_workers` threads; each keeps its own largest sums, merged at the end
+    (the largest of a union do not depend on the order, so neither do the ranges)."""
     calibration = np.asarray(calibration)
     static = calibration.ndim == len(chip.graph.input.shape) + 1
     images = calibration.shape[0 if static else 1]
-    tops: dict[str, list[list[np.ndarray]]] = {}
-    for s in range(0, images, _CALIBRATION_BATCH):
+
+    def batch_tops(s: int) -> dict[str, tuple[list[list[np.ndarray]], int]]:
         batch = (
             calibration[s : s + _CALIBRATION_BATCH]
             if static
             else calibration[:, s : s + _CALIBRATION_BATCH]
         )
         share = images / batch.shape[0 if static else 1]  # all images over this batch's
+        tops: dict[str, tuple[list[list[np.ndarray]], int]] = {}
 
-        def probe(node: Node, xs: list[np.ndarray], kind, share=share) -> np.ndarray:
+        def probe(node: Node, xs: list[np.ndarray], kind) -> np.ndarray:
             layer = chip.layers.get(node.name)
             if layer is not None:
-                tops[node.name] = _gather(
-                    layer, xs[0], chip.config, kind, share, tops.get(node.name)
-                )
+                tops[node.name] = _gather(layer, xs[0], chip.config, kind, share)
             return executor.apply_node(node, xs, kind)
 
         executor.run(chip.graph, batch, timesteps, dtype, keep=(), apply=probe)
-    for name, top in tops.items():
+        return tops
+
+    starts = range(0, images, _CALIBRATION_BATCH)
+    workers = min(_workers(), len(starts))
+    if workers > 1:  # one BLAS thread per worker: the cores are the workers'
+        with threadpool_limits(1), ThreadPoolExecutor(workers) as pool:
+            found = list(pool.map(batch_tops, starts))
+    else:
+        found = [batch_tops(s) for s in starts]
+    for name in found[0]:
+        keep = found[0][name][1]
+        top = found[0][name][0]
+        for other in found[1:]:
+            for unit, more in zip(top, other[name][0], strict=True):
+                for k, values in enumerate(more):
+                    unit[k] = _merge_largest(unit[k], values, keep)
         full_scales = tuple(np.array([float(t.min()) for t in unit]) for unit in top)
         steps = tuple(
             np.array([cells.calibrated_step(v, chip.config) for v in unit]) for unit in full_scales
@@ -340,30 +356,25 @@ def _largest(values: np.ndarray, count: int) -> np.ndarray:
 
 
 def _gather(
-    layer: CrossbarLayer,
-    x: np.ndarray,
-    config: CimConfig,
-    dtype,
-    share: float,
-    top: list[list[np.ndarray]] | None,
-) -> list[list[np.ndarray]]:
-    """The largest partial sums per conversion unit and kind, merged into ``top``: exact and
-    bounded in memory, only the ``n - ceil((n - 1) · q)`` largest of all ``n`` calibration
-    sums are kept (``n``: this batch's count × ``share``)."""
+    layer: CrossbarLayer, x: np.ndarray, config: CimConfig, dtype, share: float
+) -> tuple[list[list[np.ndarray]], int]:
+    """The largest partial sums per conversion unit and kind of one batch, and how many to keep
+    of all: exact and bounded in memory, only the ``n - ceil((n - 1) · q)`` largest of all
+    ``n`` calibration sums are kept (``n``: this batch's count × ``share``)."""
     m = layer.mapping
     planes, _ = _bit_planes(_columns(x, m, config.mapping), layer, dtype)
     kinds = len(layer.column_weights)
     positions = m.out_shape[1] * m.out_shape[2]
     samples = round(share * len(planes) * len(x) * positions * layer.outputs)
     keep = samples - int(np.ceil((samples - 1) * config.adc_range_percentile / 100))
-    top = top or [[np.empty(0, dtype)] * kinds for _ in layer.units]
+    top = [[np.empty(0, dtype)] * kinds for _ in layer.units]
     for unit, best in zip(layer.units, top, strict=True):
         for plane in planes:
             for _, sums in _unit_sums(plane, layer, unit):
                 for k, values in enumerate(_as_converted(sums, config)):
                     values = np.abs(values) if config.signed_conversion else values
                     best[k] = _merge_largest(best[k], values.ravel(), keep)
-    return top
+    return top, keep
 
 
 def run(

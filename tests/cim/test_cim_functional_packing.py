@@ -128,6 +128,26 @@ def test_unrolling_a_few_images_at_a_time_in_threads_changes_nothing(monkeypatch
     assert chip.conversions == conversions and chip.clipped == clipped
 
 
+def test_calibrating_in_batches_and_threads_gives_the_same_ranges(monkeypatch):
+    """Each batch keeps its own largest sums, merged at the end: the ADC full scales (a
+    percentile of each unit's sums over all images) are those of one batch in one thread, bit
+    for bit."""
+    config = load_config("neurosim-rram-22nm", {"crossbar_rows": 8, "adc_bits": 3})
+    graph = grid_graph(config)
+    x = grid_images(7)
+    chips = {}
+    for batch, workers in ((16, 1), (2, 1), (2, 3)):  # 7 images: one batch, or four
+        monkeypatch.setattr(functional, "_CALIBRATION_BATCH", batch)
+        monkeypatch.setattr(functional, "_workers", lambda workers=workers: workers)
+        chips[batch, workers] = program(graph, config, x)
+    whole = chips[16, 1]
+    for name, layer in whole.layers.items():
+        assert layer.full_scales and all(np.all(f > 0) for f in layer.full_scales)
+        for split in (chips[2, 1], chips[2, 3]):
+            for one, many in zip(layer.full_scales, split.layers[name].full_scales, strict=True):
+                np.testing.assert_array_equal(many, one, err_msg=name)
+
+
 @pytest.mark.parametrize(
     ("omp", "expected"), [("3", 3), ("1", 1), ("", None), ("zero", None), ("0", None)]
 )
