@@ -98,16 +98,17 @@ def _add_reparam(sub) -> None:
     src.add_argument("checkpoint", nargs="?", help="checkpoint path (STEM, STEM.json, ...)")
     src.add_argument(
         "--model",
-        help="a zoo model: its shipped checkpoint for --dataset at -T, else the untrained, "
-        "BN-calibrated stand-in `rshw simulate` folds",
+        help="a zoo model (its shipped checkpoint for --dataset at -T, else the untrained, "
+        "BN-calibrated stand-in `rshw simulate` folds), or a network trained elsewhere as "
+        "`rshw simulate --model` takes it (.nir, a description .json, FILE.py:FUNCTION)",
     )
     p.add_argument(
         "--realspike",
         default="channel",
         choices=GRANULARITIES,
-        help="granularity for --model (default: channel)",
+        help="granularity for a zoo --model (default: channel)",
     )
-    options.add(p, "timesteps", "dataset", "data", "seed", "static_input")
+    options.add(p, "timesteps", "dataset", "data", "seed", "static_input", "dt", "sew")
     p.add_argument(
         "--calibrate",
         type=int,

@@ -179,8 +179,10 @@ def run_reparam(args) -> int:
             None,
             args.timesteps,
             args.seed,
+            args.dt,
             static_input=args.static_input,
             calibration_images=args.calibrate,
+            sew=args.sew,
         )
     folded = stages.fold(record, args.force, dtype=np.dtype(args.dtype))
     shutil.copyfile(stages.runcache.entry(folded.key) / "graph.npz", args.out)

@@ -374,3 +374,36 @@ def test_original_sew_resnet_keys_map_onto_spikingjelly_2(depth, layers):
     assert sorted(remap_sew_resnet(original)) == expected
     with pytest.raises(CheckpointError, match="layer1.0.a"):
         remap_sew_resnet({**original, "layer1.0.a": torch.ones(1)})
+
+
+def test_rshw_reparam_and_trace_take_an_imported_network(tmp_path, monkeypatch, capsys):
+    """The two-step path (`rshw reparam --model SPEC`, then `rshw trace`) for a network trained
+    elsewhere, under both SEW policies: the IR file is the graph the importer lowers, and its
+    traced spikes are the framework's."""
+    from simulators.activity import Activity
+    from simulators.ir import Graph
+
+    monkeypatch.setenv("RSHW_CACHE", str(tmp_path / "cache"))
+    model = str(FIXTURES / "sj_sew_add.json")
+    description, state, data = fixture("sj_sew_add")
+    for sew in ("split", "multilevel"):
+        ir = tmp_path / f"{sew}.npz"
+        argv = ["reparam", "--model", model, "-T", "4", "--sew", sew, "--out", str(ir)]
+        assert main(argv) == 0
+        graph = Graph.load(ir)
+        lowered = lower(description, state, data["x"].shape[1:], 4, sew=sew)
+        assert [(n.name, n.op, n.inputs) for n in graph] == [
+            (n.name, n.op, n.inputs) for n in lowered
+        ]
+        out = tmp_path / f"{sew}-activity"
+        argv = ["trace", str(ir), "--dataset", "cifar10-sample", "--samples", "4"]
+        assert main([*argv, "--dtype", "float64", "--out", str(out)]) == 0
+        activity = Activity.load(out)
+        for edge in (e for e in activity.edges if graph[e].op == "lif"):
+            np.testing.assert_array_equal(
+                activity.maps(edge).swapaxes(0, 1), data[f"f64:{edge}"], err_msg=edge
+            )
+    zoo = ["reparam", "--model", "scnn", "--sew", "split", "--out", str(tmp_path / "z.npz")]
+    capsys.readouterr()
+    assert main(zoo) == 2  # --sew is for imported modules
+    assert "--sew applies to imported modules" in capsys.readouterr().err
