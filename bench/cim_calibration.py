@@ -19,7 +19,7 @@ import argparse
 import numpy as np
 
 from bench.cim_functional import resnet19_inputs
-from bench.common import peak_rss_mb, timed, write_result
+from bench.common import peak_rss_mb, print_and_write, timed
 from simulators.cim import functional, load_config
 
 
@@ -56,9 +56,7 @@ def main() -> None:
         "same_full_scales": same,
         "peak_rss_mb": peak_rss_mb(),
     }
-    for key, value in result.items():
-        print(f"{key:>20s}  {value:.4g}" if isinstance(value, float) else f"{key:>20s}  {value}")
-    print(f"wrote {write_result('cim_calibration', result)}")
+    print_and_write("cim_calibration", result)
 
 
 if __name__ == "__main__":

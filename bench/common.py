@@ -37,3 +37,14 @@ def write_result(name: str, record: dict[str, Any], directory: str | Path | None
     path = directory / f"{name}.json"
     path.write_text(json.dumps(record, indent=2))
     return path
+
+
+def print_and_write(name: str, record: dict[str, Any], width: int = 32) -> Path:
+    """Print ``record`` a key per line (floats to 4 significant digits), then write it as
+    :func:`write_result` does."""
+    for key, value in record.items():
+        shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+        print(f"{key:{width}s} {shown}")
+    path = write_result(name, record)
+    print(f"wrote {path}")
+    return path

@@ -17,7 +17,7 @@ import tempfile
 import numpy as np
 import torch
 
-from bench.common import peak_rss_mb, timed, write_result
+from bench.common import peak_rss_mb, print_and_write, timed
 from rshw.data import load_dataset, make_loader
 from rshw.models import create_model
 from rshw.pipeline.reparam import reparameterize
@@ -92,9 +92,7 @@ def main() -> None:
         "mean_firing_rate": rate,
         "peak_rss_mb": peak_rss_mb(),
     }
-    for key, value in result.items():
-        print(f"{key:32s} {value:.4g}" if isinstance(value, float) else f"{key:32s} {value}")
-    print(f"wrote {write_result('reparam_trace', result)}")
+    print_and_write("reparam_trace", result)
 
 
 if __name__ == "__main__":

@@ -141,16 +141,23 @@ def _batchnorm():
     return bn
 
 
-def test_synced_batchnorm_equals_batchnorm_over_the_whole_batch():
+def _two_processes(target, port: int, results: int) -> tuple[list, list]:
+    """``target(rank, port, queue)`` in two spawned processes of a gloo group on ``port``: the
+    first ``results`` items they put, and the processes (joined)."""
     ctx = mp.get_context("spawn")
-    results = ctx.Queue()
-    port = 29_000 + os.getpid() % 1000
-    workers = [ctx.Process(target=_batchnorm_share, args=(r, port, results)) for r in range(2)]
+    queue = ctx.Queue()
+    workers = [ctx.Process(target=target, args=(r, port, queue)) for r in range(2)]
     for w in workers:
         w.start()
-    shares = dict((r[0], r[1:]) for r in (results.get(timeout=120) for _ in workers))
+    got = [queue.get(timeout=120) for _ in range(results)]
     for w in workers:
         w.join(timeout=60)
+    return got, workers
+
+
+def test_synced_batchnorm_equals_batchnorm_over_the_whole_batch():
+    got, _ = _two_processes(_batchnorm_share, 29_000 + os.getpid() % 1000, 2)
+    shares = {r[0]: r[1:] for r in got}
     x, weights = _batchnorm_data()
     x.requires_grad_(True)
     bn = _batchnorm()  # alone: plain BatchNorm2d
@@ -178,15 +185,7 @@ def _leave(rank: int, port: int, results) -> None:
 
 
 def test_leave_together_waits_for_the_last_process():
-    ctx = mp.get_context("spawn")
-    results = ctx.Queue()
-    port = 30_000 + os.getpid() % 1000
-    workers = [ctx.Process(target=_leave, args=(r, port, results)) for r in range(2)]
-    for w in workers:
-        w.start()
-    times = [results.get(timeout=120) for _ in range(4)]
-    for w in workers:
-        w.join(timeout=60)
+    times, workers = _two_processes(_leave, 30_000 + os.getpid() % 1000, 4)
     assert all(w.exitcode == 0 for w in workers)
     late = sorted(arrived for rank, arrived, _ in times if rank == 0)
     left = sorted(left for rank, _, left in times if rank == 1)
