@@ -97,20 +97,31 @@ def test_multilevel_sums_run_where_their_last_term_is_made_once_per_stage():
     assert order.index("3.conv2") < order.index("4.conv1") < order.index("5.conv1")
 
 
-def test_multilevel_sew_runs_on_every_hardware_model(tmp_path, monkeypatch):
+def test_multilevel_sew_runs_on_every_hardware_model(tmp_path, monkeypatch, capsys):
     """The CIM run of ``--sew multilevel`` used to hang (a dependency cycle in the chip's
-    dataflow); it now finishes, and the real-valued inputs cost it more than ``split``."""
+    dataflow); it now finishes, and the real-valued inputs cost it more than ``split``. Its
+    multi-level layers are slower than the stem, so streamed images queue: the closed form
+    predicts it, the simulated latencies show it, and the printed table says so."""
     monkeypatch.setenv("RSHW_CACHE", str(tmp_path / "cache"))
     model = str(FIXTURES / "sj_sew_add.json")
-    energy = {}
+    energy, queued, printed = {}, {}, {}
     for sew in ("split", "multilevel"):
         out = tmp_path / sew
-        argv = ["simulate", "--model", model, "--sew", sew, "--images", "2", "-T", "4"]
+        argv = ["simulate", "--model", model, "--sew", sew, "--images", "3", "-T", "4"]
+        capsys.readouterr()
         assert main([*argv, "--hw", "analytic,cim,gpu", "--out", str(out)]) == 0
+        printed[sew] = capsys.readouterr().out
         summary = pd.read_csv(out / "summary.csv").set_index("hardware")
         assert {"analytic", "cim", "gpu batch=1"} <= set(summary.index)
         energy[sew] = summary.loc["cim", "energy_uj"]
+        queued[sew] = bool(summary.loc["cim", "streamed_images_queue"])
+        latency = pd.read_csv(out / "report-cim.per_image.csv")["latency_s"].to_numpy()
+        grows = latency[1:] > 1.2 * latency[:-1]
+        assert grows.all() if queued[sew] else not grows.any()
     assert energy["multilevel"] > energy["split"]  # 8 bit-serial read passes per real input
+    assert queued == {"split": False, "multilevel": True}
+    assert "streamed images queue" in printed["multilevel"]
+    assert "streamed images queue" not in printed["split"]
 
 
 def test_and_iand_are_threshold_units_on_spikes():

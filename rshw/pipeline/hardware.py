@@ -207,6 +207,7 @@ def headline(run: HardwareRun, report: Report) -> dict[str, Any]:
         "area_mm2": report.summary.get("area_mm2"),
         "energy_sop_correlation": report.summary.get("energy_sop_correlation"),
         "host": report.summary.get("host"),  # GPU host costs: "measured" or "projection"
+        "streamed_images_queue": report.summary.get("streamed_images_queue"),  # CIM
     }
     latency = row["latency_ms"]
     row["edp_uj_ms"] = None if latency is None else row["energy_uj"] * latency

@@ -164,6 +164,26 @@ def _arrivals(
     return arrived
 
 
+def admission_cycles(
+    mapping: ChipMapping,
+    work: dict[str, LayerWork],
+    requirements: list[Requirement],
+    sample: int = 0,
+) -> float:
+    """Cycles per inference of the layers that read the chip's input (their arrays): images
+    stream in no faster than one per this many cycles. Where the busiest unit is slower, each
+    streamed image also waits for the earlier ones, and the simulated latency grows with the
+    number of images."""
+    waiting = {r.layer for r in requirements}
+    return max(
+        float(w.compute_cycles[sample].sum())
+        if mapping.layers[n].shared
+        else float(w.compute_cycles[sample].sum(0).max())
+        for n, w in work.items()
+        if n not in waiting
+    )
+
+
 def busiest_unit_cycles(
     mapping: ChipMapping, work: dict[str, LayerWork], packets: list[Packets], sample: int = 0
 ) -> float:
