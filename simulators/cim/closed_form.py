@@ -176,12 +176,14 @@ def admission_cycles(
     number of images."""
     waiting = {r.layer for r in requirements}
     return max(
-        float(w.compute_cycles[sample].sum())
-        if mapping.layers[n].shared
-        else float(w.compute_cycles[sample].sum(0).max())
-        for n, w in work.items()
-        if n not in waiting
+        _array_cycles(mapping.layers[n], w, sample) for n, w in work.items() if n not in waiting
     )
+
+
+def _array_cycles(m: LayerMapping, w: LayerWork, sample: int) -> float:
+    """Busy cycles per inference of a layer's arrays (an unshared layer's busiest row's)."""
+    cycles = w.compute_cycles[sample]
+    return float(cycles.sum()) if m.shared else float(cycles.sum(0).max())
 
 
 def busiest_unit_cycles(
@@ -189,12 +191,7 @@ def busiest_unit_cycles(
 ) -> float:
     """Cycles per inference of the busiest unit (a layer's arrays, a tile's neuron units or
     port): in steady state, inferences cannot stream faster than one per this many cycles."""
-    arrays = [
-        float(w.compute_cycles[sample].sum())
-        if mapping.layers[n].shared
-        else float(w.compute_cycles[sample].sum(0).max())
-        for n, w in work.items()
-    ]
+    arrays = [_array_cycles(mapping.layers[n], w, sample) for n, w in work.items()]
     return max(*arrays, *_resource_busy(mapping, work, packets, sample))
 
 
