@@ -103,8 +103,9 @@ def summary_text(summary: pd.DataFrame, notes: list[str]) -> str:
             f"{h} {r:.3f}" for h, r in correlated[["hardware", "energy_sop_correlation"]].values
         )
         lines.append(f"per-image energy vs SOPs, Pearson r over the images: {pairs}")
-    if "streamed_images_queue" in summary and (summary.streamed_images_queue == True).any():  # noqa: E712
-        queued = ", ".join(summary.hardware[summary.streamed_images_queue == True])  # noqa: E712
+    queue = summary.get("streamed_images_queue", pd.Series(dtype=object)) == True  # noqa: E712
+    if queue.any():
+        queued = ", ".join(summary.hardware[queue])
         lines.append(
             f"latency ({queued}): a later layer, not the first, is the slowest unit, so the "
             "streamed images queue and the mean latency grows with --images; one image's is "

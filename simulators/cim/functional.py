@@ -30,10 +30,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -43,6 +44,8 @@ from simulators.cim import functional_cells as cells
 from simulators.cim.config import CimConfig, resolve
 from simulators.cim.mapping import LayerMapping, map_layer
 from simulators.ir import WEIGHTED_OPS, Graph, Node
+
+T = TypeVar("T")
 
 # partial sums held at once per conversion unit (elements): bounds memory, keeps cache use high
 _CHUNK_ELEMENTS = 1 << 20
@@ -314,13 +317,7 @@ def calibrate(chip: FunctionalChip, calibration: np.ndarray, timesteps: int | No
         executor.run(chip.graph, batch, timesteps, dtype, keep=(), apply=probe)
         return tops
 
-    starts = range(0, images, _CALIBRATION_BATCH)
-    workers = min(_workers(), len(starts))
-    if workers > 1:  # one BLAS thread per worker: the cores are the workers'
-        with threadpool_limits(1), ThreadPoolExecutor(workers) as pool:
-            found = list(pool.map(batch_tops, starts))
-    else:
-        found = [batch_tops(s) for s in starts]
+    found = _in_workers(batch_tops, range(0, images, _CALIBRATION_BATCH))
     for name in found[0]:
         keep = found[0][name][1]
         top = found[0][name][0]
@@ -424,17 +421,11 @@ def _crossbar_layer(
     outputs = layer.outputs
     acc = np.zeros((n, positions, outputs), dtype)
     per = max(1, _ROW_INPUT_ELEMENTS // (positions * layer.cells.shape[-2]))
-    starts = range(0, n, per)
-    workers = min(_workers(), len(starts))
 
     def part(s: int) -> tuple[int, int]:
         return _accumulate(layer, x[s : s + per], config, dtype, acc[s : s + per])
 
-    if workers > 1:  # one BLAS thread per worker: the cores are the workers'
-        with threadpool_limits(1), ThreadPoolExecutor(workers) as pool:
-            counts = list(pool.map(part, starts))
-    else:
-        counts = [part(s) for s in starts]
+    counts = _in_workers(part, range(0, n, per))
     conversions, clipped = (sum(c) for c in zip(*counts, strict=True))
     acc *= layer.weights.scale * layer.input_scale
     if layer.bias is not None:
@@ -442,6 +433,16 @@ def _crossbar_layer(
     if m.op == "linear":
         return acc.reshape(n, outputs), conversions, clipped
     return acc.transpose(0, 2, 1).reshape(n, outputs, *m.out_shape[1:]), conversions, clipped
+
+
+def _in_workers(fn: Callable[[int], T], items: range) -> list[T]:
+    """``[fn(i) for i in items]``, in :func:`_workers` threads where there is more than one
+    item and worker, each with one BLAS thread (the cores are the workers')."""
+    workers = min(_workers(), len(items))
+    if workers <= 1:
+        return [fn(i) for i in items]
+    with threadpool_limits(1), ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(fn, items))
 
 
 def _workers() -> int:
